@@ -1,0 +1,37 @@
+{
+  # Built by node-gyp on `npm install`; CMakeLists.txt builds the same sources with cmake-js.
+  # Keep the sources, defines and flags of the two files in step.
+  "targets": [
+    {
+      "target_name": "sockfd",
+      "sources": [
+        "native/addon.cc",
+        "native/errors.cc",
+        "native/sockaddr.cc",
+        "native/socket.cc",
+        "native/io.cc",
+        "native/select.cc",
+        "native/poll.cc",
+        "native/resolve.cc",
+        "native/constants.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++14", "-std=gnu++17", "-std=gnu++20"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "xcode_settings": {
+        "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+        "MACOSX_DEPLOYMENT_TARGET": "11.0"
+      },
+      "conditions": [
+        ["OS=='linux'", {
+          "sources": ["native/epoll_linux.cc"]
+        }, {
+          "sources": ["native/epoll_stub.cc"]
+        }]
+      ]
+    }
+  ]
+}

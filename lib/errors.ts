@@ -1,0 +1,126 @@
+/**
+ * Errors shaped as Node's own, and the argument checks every export makes before any system call.
+ *
+ * - A failed system call: an `Error` with `code` ('ECONNREFUSED'), `errno` (negative, so that
+ *   `util.getSystemErrorName(err.errno) === err.code`), `syscall`, and `address`/`port` where one is involved.
+ *   The addon throws these itself; {@link errnoError} makes the same shape on the TypeScript side.
+ * - A value of the wrong type: `TypeError` with `code: 'ERR_INVALID_ARG_TYPE'`.
+ * - A value out of range: `RangeError` with `code: 'ERR_OUT_OF_RANGE'`.
+ */
+import { constants as osConstants } from 'node:os';
+import { inspect } from 'node:util';
+
+/** The error a failed system call throws (Node's `ErrnoException`). */
+export interface SystemError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+  address?: string;
+  port?: number;
+}
+
+/** An error shaped like the ones the addon throws, for failures detected in TypeScript (a closed Socket). */
+export function errnoError(code: keyof typeof osConstants.errno, syscall: string): SystemError {
+  const err = new Error(`${syscall} ${code}`) as SystemError;
+  err.errno = -osConstants.errno[code];
+  err.code = code;
+  err.syscall = syscall;
+  Error.captureStackTrace(err, errnoError);
+  return err;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'function') return `function ${(value as { name?: string }).name || '<anonymous>'}`;
+  if (typeof value === 'object') {
+    const ctor = (value as object).constructor;
+    return ctor && typeof ctor.name === 'string' && ctor.name ? `an instance of ${ctor.name}` : inspect(value, { depth: -1 });
+  }
+  let shown = inspect(value);
+  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
+  return `type ${typeof value} (${shown})`;
+}
+
+/** `TypeError` with Node's `ERR_INVALID_ARG_TYPE` code and message. */
+export function invalidArgType(name: string, expected: string, actual: unknown): TypeError {
+  const err = new TypeError(`The "${name}" argument must be ${expected}. Received ${describe(actual)}`);
+  (err as NodeJS.ErrnoException).code = 'ERR_INVALID_ARG_TYPE';
+  Error.captureStackTrace(err, invalidArgType);
+  return err;
+}
+
+/** `TypeError` with Node's `ERR_INVALID_ARG_VALUE` code, for a value of the right type that cannot be used. */
+export function invalidArgValue(name: string, reason: string, actual: unknown): TypeError {
+  const err = new TypeError(`The argument '${name}' ${reason}. Received ${inspect(actual, { depth: 0 })}`);
+  (err as NodeJS.ErrnoException).code = 'ERR_INVALID_ARG_VALUE';
+  Error.captureStackTrace(err, invalidArgValue);
+  return err;
+}
+
+/** `RangeError` with Node's `ERR_OUT_OF_RANGE` code and message. */
+export function outOfRange(name: string, range: string, actual: unknown): RangeError {
+  const err = new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${inspect(actual)}`);
+  (err as NodeJS.ErrnoException).code = 'ERR_OUT_OF_RANGE';
+  Error.captureStackTrace(err, outOfRange);
+  return err;
+}
+
+/** An integer in [min, max]: `TypeError` if not a number, `RangeError` if not an integer in range. */
+export function checkInt(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
+  if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value);
+  if (value < min || value > max) throw outOfRange(name, `>= ${min} and <= ${max}`, value);
+  return value === 0 ? 0 : value; // -0 is 0
+}
+
+/** A C `int` (flags, levels, option names). */
+export function checkInt32(value: unknown, name: string): number {
+  return checkInt(value, name, -0x80000000, 0x7fffffff);
+}
+
+/** A file descriptor: an integer >= 0 (and < 2^31). */
+export function checkFd(value: unknown, name = 'fd'): number {
+  return checkInt(value, name, 0, 0x7fffffff);
+}
+
+/** An optional C `int` with a default. */
+export function optInt32(value: unknown, name: string, dflt: number): number {
+  return value === undefined ? dflt : checkInt32(value, name);
+}
+
+/** The longest wait a timeout may ask for: 2^31-1 ms, about 24.8 days (the C `int` poll and epoll take). */
+export const MAX_TIMEOUT_MS = 0x7fffffff;
+
+/**
+ * A timeout in milliseconds, as the addon takes it: -1 waits forever (for `undefined`, `null` or any negative
+ * number), 0 returns at once, fractions round up, values above 2^31-1 are a `RangeError`.
+ */
+export function checkTimeout(value: unknown, name = 'timeoutMs'): number {
+  if (value === undefined || value === null) return -1;
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number, null or undefined', value);
+  if (Number.isNaN(value)) throw outOfRange(name, 'a number of milliseconds (not NaN)', value);
+  if (value < 0) return -1;
+  if (value > MAX_TIMEOUT_MS) throw outOfRange(name, `<= ${MAX_TIMEOUT_MS} ms (or negative, null or undefined to wait forever)`, value);
+  return Math.ceil(value) || 0;
+}
+
+/** Bytes the addon can read from or write into. */
+export type BytesLike = ArrayBufferView | ArrayBuffer;
+
+export function isBytes(value: unknown): value is BytesLike {
+  return ArrayBuffer.isView(value) || value instanceof ArrayBuffer;
+}
+
+/** What `send` and friends take: bytes, or a string sent as UTF-8. */
+export type Data = ArrayBufferView | ArrayBuffer | string;
+
+export function checkData(value: unknown, name = 'data'): Data {
+  if (typeof value === 'string' || isBytes(value)) return value;
+  throw invalidArgType(name, 'of type string or an instance of Buffer, TypedArray, DataView or ArrayBuffer', value);
+}
+
+/** The byte length of a view or buffer, 0 when detached. */
+export function byteLengthOf(value: BytesLike): number {
+  return value.byteLength;
+}

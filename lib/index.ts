@@ -1,0 +1,17 @@
+/**
+ * sockfd: raw BSD sockets, select(), poll() and epoll on integer file descriptors, for Node.js.
+ *
+ * Layers: the raw calls (`socket`, `bind`, ... `select`, `poll`), the `Socket` class, and (later) the
+ * selectors and the event-loop watcher. See README.md for the whole reference.
+ */
+export * from './constants';
+export {
+  socket, socketpair, bind, connect, listen, accept, recv, recvInto, recvfrom, recvfromInto, send, sendto, sendAll,
+  shutdown, close, setsockopt, getsockopt, getsockname, getpeername, setBlocking, getBlocking, fcntl, select, poll,
+  getaddrinfo,
+} from './raw';
+export type { Accepted, Datagram, FileLike, PollFd, PollResult, GetAddrInfoOptions, ResolvedAddress } from './raw';
+export type { Address, AddressInput, InetAddress, UnixAddress, InetAddressInput, UnixAddressInput } from './address';
+export type { SystemError, BytesLike, Data } from './errors';
+export { Socket } from './socket';
+export { bindingPath } from './binding';

@@ -1,0 +1,39 @@
+/**
+ * The private shape of the compiled addon (`native/`). Arguments arrive already checked by the wrappers in
+ * `raw.ts`; the addon checks them again so that no value can make it misbehave.
+ * @internal
+ */
+export type NativeAddress = { family: 'IPv4' | 'IPv6'; address: string; port: number; flowinfo?: number; scopeId?: number } | { family: 'unix'; path: string };
+
+export interface NativeBinding {
+  socket(domain: number, type: number, protocol: number): number;
+  socketpair(domain: number, type: number, protocol: number): [number, number];
+  bind(fd: number, family: number, address: string, port: number, flowinfo: number, scopeId: number): void;
+  connect(fd: number, family: number, address: string, port: number, flowinfo: number, scopeId: number): boolean;
+  listen(fd: number, backlog: number): void;
+  accept(fd: number, flags: number): { fd: number; address: NativeAddress } | null;
+  shutdown(fd: number, how: number): void;
+  close(fd: number): void;
+  setsockopt(fd: number, level: number, name: number, value: number | boolean | ArrayBufferView): void;
+  getsockopt(fd: number, level: number, name: number, length?: number): number | Buffer;
+  getsockname(fd: number): NativeAddress;
+  getpeername(fd: number): NativeAddress;
+  setBlocking(fd: number, blocking: boolean): void;
+  getBlocking(fd: number): boolean;
+  fcntl(fd: number, cmd: number, arg?: number): number;
+  recv(fd: number, size: number, flags: number): Buffer | null;
+  recvInto(fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number): number | null;
+  recvfrom(fd: number, size: number, flags: number): { data: Buffer; address: NativeAddress } | null;
+  recvfromInto(fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number): { bytes: number; address: NativeAddress } | null;
+  send(fd: number, data: ArrayBufferView | string, flags: number): number | null;
+  sendto(fd: number, data: ArrayBufferView | string, flags: number, family: number, address: string, port: number, flowinfo: number, scopeId: number): number | null;
+  select(r: Int32Array, w: Int32Array, x: Int32Array, timeout: number): [number[], number[], number[]];
+  poll(entries: Int32Array, count: number, timeout: number): number;
+  getaddrinfo(host: string | null, service: string | null, family: number, type: number, flags: number): Array<NativeAddress & { type: number; protocol: number }>;
+  epollCreate(flags: number): number;
+  epollCtl(epfd: number, op: number, fd: number, events: number): void;
+  epollWait(epfd: number, maxEvents: number, timeout: number): Array<{ fd: number; events: number }>;
+  epollWaitInto(epfd: number, out: Int32Array, timeout: number): number;
+  hasEpoll: boolean;
+  constants: Readonly<Record<string, number | string>>;
+}

@@ -1,0 +1,209 @@
+/**
+ * `Socket`: an object that owns one fd, with the methods of Python's `socket.socket`. Where a method takes an
+ * address it also takes a host name (`{ address: 'localhost', port }`), resolved with getaddrinfo for the
+ * socket's family and type. Closing twice is harmless; any other use after close is an `EBADF` error.
+ */
+import { isIP } from 'node:net';
+import { native } from './binding';
+import * as raw from './raw';
+import { type Address, type AddressInput, type InetAddressInput } from './address';
+import { checkInt32, errnoError, invalidArgType, checkFd, type BytesLike, type Data } from './errors';
+
+const k = native.constants as Readonly<Record<string, number>>;
+const TYPE_FLAGS = (k.SOCK_NONBLOCK ?? 0) | (k.SOCK_CLOEXEC ?? 0);
+const disposeSymbol: typeof Symbol.dispose = Symbol.dispose ?? (Symbol.for('nodejs.dispose') as typeof Symbol.dispose);
+
+export class Socket {
+  #fd: number;
+  /** The address family: `AF_INET`, `AF_INET6` or `AF_UNIX` (or another the caller chose). */
+  readonly family: number;
+  /** The socket type, without the `SOCK_NONBLOCK`/`SOCK_CLOEXEC` flags (as Python reports it). */
+  readonly type: number;
+  readonly protocol: number;
+
+  /**
+   * Creates a socket (close-on-exec, blocking unless `type` has `SOCK_NONBLOCK`), or, given `fileno`, takes
+   * ownership of that fd as Python's `socket.socket(family, type, proto, fileno)` does.
+   * @example const s = new Socket(AF_INET, SOCK_STREAM);
+   */
+  constructor(family: number = k.AF_INET, type: number = k.SOCK_STREAM, protocol = 0, fileno?: number) {
+    checkInt32(family, 'family');
+    checkInt32(type, 'type');
+    checkInt32(protocol, 'protocol');
+    this.#fd = fileno === undefined ? raw.socket(family, type, protocol) : checkFd(fileno, 'fileno');
+    this.family = family;
+    this.type = type & ~TYPE_FLAGS;
+    this.protocol = protocol;
+  }
+
+  /**
+   * Takes ownership of an existing socket fd, reading its family, type and protocol from the kernel
+   * (`SO_DOMAIN`, `SO_TYPE`, `SO_PROTOCOL`). Not a socket: `ENOTSOCK`.
+   */
+  static fromFd(fd: number): Socket {
+    checkFd(fd);
+    const type = raw.getsockopt(fd, k.SOL_SOCKET, k.SO_TYPE);
+    let family: number;
+    let protocol = 0;
+    if (k.SO_DOMAIN !== undefined) {
+      family = raw.getsockopt(fd, k.SOL_SOCKET, k.SO_DOMAIN);
+      protocol = raw.getsockopt(fd, k.SOL_SOCKET, k.SO_PROTOCOL);
+    } else {
+      const name = raw.getsockname(fd);
+      family = name.family === 'IPv4' ? k.AF_INET : name.family === 'IPv6' ? k.AF_INET6 : k.AF_UNIX;
+    }
+    return new Socket(family, type, protocol, fd);
+  }
+
+  #live(syscall: string): number {
+    if (this.#fd < 0) throw errnoError('EBADF', syscall);
+    return this.#fd;
+  }
+
+  /** Turns a host name into an address of this socket's family; IP literals and Unix paths pass through. */
+  #resolve(address: AddressInput): AddressInput {
+    if (typeof address !== 'object' || address === null) return address; // raw reports the type error
+    if ((address as { path?: unknown }).path !== undefined) return address;
+    const inet = address as InetAddressInput;
+    if (typeof inet.address !== 'string' || isIP(inet.address) !== 0) return address;
+    if (this.family !== k.AF_INET && this.family !== k.AF_INET6) return address; // let the kernel say EAFNOSUPPORT
+    const found = raw.getaddrinfo(inet.address, null, { family: this.family, type: this.type });
+    return { ...inet, address: found[0].address };
+  }
+
+  /** The fd, or -1 once closed or detached. */
+  fileno(): number {
+    return this.#fd;
+  }
+
+  /** Whether `close()` or `detach()` has been called. */
+  get closed(): boolean {
+    return this.#fd < 0;
+  }
+
+  /** Binds to an address. @see bind(2) */
+  bind(address: AddressInput): void {
+    const fd = this.#live('bind');
+    raw.bind(fd, this.#resolve(address));
+  }
+
+  /** Starts accepting connections (default backlog 511). @see listen(2) */
+  listen(backlog = 511): void {
+    raw.listen(this.#live('listen'), backlog);
+  }
+
+  /**
+   * Accepts a connection: `[socket, address]`, or `null` when none is waiting on a non-blocking socket. The new
+   * socket is close-on-exec and blocking, as in Python.
+   */
+  accept(): [Socket, Address] | null {
+    const r = raw.accept(this.#live('accept'));
+    if (r === null) return null;
+    return [new Socket(this.family, this.type, this.protocol, r.fd), r.address];
+  }
+
+  /** Connects: `true` once connected, `false` while a non-blocking connect is in progress. @see connect(2) */
+  connect(address: AddressInput): boolean {
+    const fd = this.#live('connect');
+    return raw.connect(fd, this.#resolve(address));
+  }
+
+  /** Up to `size` bytes (empty Buffer at end of stream), or `null` when it would block. @see recv(2) */
+  recv(size: number, flags = 0): Buffer | null {
+    return raw.recv(this.#live('recv'), size, flags);
+  }
+
+  /** Receives into `buffer[offset, offset + length)`: the byte count, or `null`. Allocates nothing. */
+  recvInto(buffer: BytesLike, offset?: number, length?: number, flags = 0): number | null {
+    return raw.recvInto(this.#live('recv'), buffer, offset, length, flags);
+  }
+
+  /** `{ data, address }`, or `null` when it would block. @see recvfrom(2) */
+  recvfrom(size: number, flags = 0): raw.Datagram | null {
+    return raw.recvfrom(this.#live('recvfrom'), size, flags);
+  }
+
+  /** Sends bytes or a UTF-8 string: the count sent, or `null` when it would block. @see send(2) */
+  send(data: Data, flags = 0): number | null {
+    return raw.send(this.#live('send'), data, flags);
+  }
+
+  /** Sends all of `data`, however many sends it takes. */
+  sendAll(data: Data, flags = 0): void {
+    raw.sendAll(this.#live('send'), data, flags);
+  }
+
+  /** Sends a datagram to `address` (a host name is resolved). @see sendto(2) */
+  sendto(data: Data, address: AddressInput, flags = 0): number | null {
+    const fd = this.#live('sendto');
+    return raw.sendto(fd, data, this.#resolve(address), flags);
+  }
+
+  /** @see shutdown(2) */
+  shutdown(how: number): void {
+    raw.shutdown(this.#live('shutdown'), how);
+  }
+
+  /** Closes the socket. A second close does nothing. @see close(2) */
+  close(): void {
+    const fd = this.#fd;
+    if (fd < 0) return;
+    this.#fd = -1; // closed even if close(2) reports an error: the fd is released either way on Linux
+    raw.close(fd);
+  }
+
+  /** Gives up ownership: returns the fd without closing it; the Socket then behaves as closed. */
+  detach(): number {
+    const fd = this.#fd;
+    this.#fd = -1;
+    return fd;
+  }
+
+  /** `setBlocking(false)` makes every call return `null` (or `false`) instead of waiting. */
+  setBlocking(blocking: boolean): void {
+    raw.setBlocking(this.#live('ioctl'), blocking);
+  }
+
+  getBlocking(): boolean {
+    return raw.getBlocking(this.#live('fcntl'));
+  }
+
+  /** @see setsockopt(2) */
+  setsockopt(level: number, name: number, value: number | boolean | BytesLike): void {
+    raw.setsockopt(this.#live('setsockopt'), level, name, value);
+  }
+
+  /** A number, or a Buffer of at most `length` bytes when `length` is given. @see getsockopt(2) */
+  getsockopt(level: number, name: number): number;
+  getsockopt(level: number, name: number, length: number): Buffer;
+  getsockopt(level: number, name: number, length?: number): number | Buffer {
+    const fd = this.#live('getsockopt');
+    return length === undefined ? raw.getsockopt(fd, level, name) : raw.getsockopt(fd, level, name, length);
+  }
+
+  /** @see getsockname(2) */
+  getsockname(): Address {
+    return raw.getsockname(this.#live('getsockname'));
+  }
+
+  /** @see getpeername(2) */
+  getpeername(): Address {
+    return raw.getpeername(this.#live('getpeername'));
+  }
+
+  /** Closes the socket at the end of a `using` block. */
+  [disposeSymbol](): void {
+    this.close();
+  }
+
+  /** Lets `select()` take the Socket itself. */
+  toString(): string {
+    return `<Socket fd=${this.#fd} family=${this.family} type=${this.type} protocol=${this.protocol}>`;
+  }
+}
+
+/** Throws the TypeError a non-Socket gets, for helpers that take one. @internal */
+export function checkSocket(value: unknown, name: string): Socket {
+  if (!(value instanceof Socket)) throw invalidArgType(name, 'an instance of Socket', value);
+  return value;
+}

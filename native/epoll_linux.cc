@@ -1,0 +1,102 @@
+// epoll(7), Linux only (epoll_stub.cc elsewhere). The kernel's data word carries the fd.
+#include <sys/epoll.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "common.h"
+
+namespace sockfd {
+namespace {
+
+constexpr int64_t kMaxEvents = 1 << 20;
+
+Napi::Value EpollCreate(const Napi::CallbackInfo& info) {
+  int flags = Int32Arg(info, 0, "flags");
+  int fd = ::epoll_create1(flags);
+  if (fd < 0) ThrowErrno(info.Env(), errno, "epoll_create1");
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// epollCtl(epfd, op, fd, events)
+Napi::Value EpollCtl(const Napi::CallbackInfo& info) {
+  int epfd = FdArg(info, 0);
+  int op = Int32Arg(info, 1, "op");
+  int fd = FdArg(info, 2);
+  epoll_event ev{};
+  ev.events = static_cast<uint32_t>(IntArg(info, 3, "events", 0, UINT32_MAX));
+  ev.data.u64 = 0;
+  ev.data.fd = fd;
+  int r;
+  do {
+    r = ::epoll_ctl(epfd, op, fd, &ev);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) ThrowErrno(info.Env(), errno, "epoll_ctl");
+  return info.Env().Undefined();
+}
+
+int WaitRetry(int epfd, epoll_event* events, int max, int timeout) {
+  int64_t start = timeout > 0 ? MonotonicNs() : 0;
+  int wait = timeout;
+  for (;;) {
+    int r = ::epoll_wait(epfd, events, max, wait);
+    if (r >= 0 || errno != EINTR) return r;
+    wait = RemainingMs(start, timeout);
+  }
+}
+
+// epollWait(epfd, maxEvents, timeoutMs) -> [{ fd, events }]
+Napi::Value EpollWait(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int epfd = FdArg(info, 0);
+  int max = static_cast<int>(IntArg(info, 1, "maxEvents", 1, kMaxEvents));
+  int timeout = TimeoutArg(info, 2);
+  thread_local std::vector<epoll_event> events;
+  if (events.size() < static_cast<size_t>(max)) events.resize(max);
+  int r = WaitRetry(epfd, events.data(), max, timeout);
+  if (r < 0) ThrowErrno(env, errno, "epoll_wait");
+  Napi::Array out = Napi::Array::New(env, r);
+  for (int k = 0; k < r; k++) {
+    Napi::Object e = Napi::Object::New(env);
+    e.Set("fd", events[k].data.fd);
+    e.Set("events", Napi::Number::New(env, events[k].events));
+    out.Set(static_cast<uint32_t>(k), e);
+  }
+  return out;
+}
+
+// epollWaitInto(epfd, out: Int32Array, timeoutMs) -> n; out[2k] = fd, out[2k+1] = events. Allocates nothing.
+Napi::Value EpollWaitInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int epfd = FdArg(info, 0);
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    ThrowTypeError(env, "The \"out\" argument must be an Int32Array");
+  }
+  Napi::Int32Array out = info[1].As<Napi::Int32Array>();
+  int32_t* o = out.Data();
+  size_t pairs = o == nullptr ? 0 : out.ElementLength() / 2;
+  if (pairs < 1) ThrowRangeError(env, "The \"out\" array must hold at least one (fd, events) pair");
+  int max = static_cast<int>(std::min<size_t>(pairs, kMaxEvents));
+  int timeout = TimeoutArg(info, 2);
+  thread_local std::vector<epoll_event> events;
+  if (events.size() < static_cast<size_t>(max)) events.resize(max);
+  int r = WaitRetry(epfd, events.data(), max, timeout);
+  if (r < 0) ThrowErrno(env, errno, "epoll_wait");
+  for (int k = 0; k < r; k++) {
+    o[2 * k] = events[k].data.fd;
+    o[2 * k + 1] = static_cast<int32_t>(events[k].events);
+  }
+  return Napi::Number::New(env, r);
+}
+
+}  // namespace
+
+void InitEpoll(Napi::Env env, Napi::Object exports) {
+  exports.Set("epollCreate", Napi::Function::New(env, EpollCreate, "epollCreate"));
+  exports.Set("epollCtl", Napi::Function::New(env, EpollCtl, "epollCtl"));
+  exports.Set("epollWait", Napi::Function::New(env, EpollWait, "epollWait"));
+  exports.Set("epollWaitInto", Napi::Function::New(env, EpollWaitInto, "epollWaitInto"));
+  exports.Set("hasEpoll", Napi::Boolean::New(env, true));
+}
+
+}  // namespace sockfd

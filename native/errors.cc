@@ -1,0 +1,109 @@
+#include <uv.h>
+
+#include <cmath>
+#include <ctime>
+
+#include "common.h"
+
+namespace sockfd {
+
+namespace {
+
+[[noreturn]] void ThrowCoded(Napi::Error error, const char* code) {
+  error.Set("code", Napi::String::New(error.Env(), code));
+  throw error;
+}
+
+}  // namespace
+
+void ThrowErrno(Napi::Env env, int err, const char* syscall, const std::string& address, int port) {
+  // libuv's names are Node's names: util.getSystemErrorName(-err) gives the same string.
+  const char* code = uv_err_name(-err);
+  std::string message = std::string(syscall) + " " + code;
+  if (!address.empty()) {
+    message += " " + address;
+    if (port >= 0) message += ":" + std::to_string(port);
+  }
+  Napi::Error error = Napi::Error::New(env, message);
+  error.Set("errno", Napi::Number::New(env, -err));
+  error.Set("code", Napi::String::New(env, code));
+  error.Set("syscall", Napi::String::New(env, syscall));
+  if (!address.empty()) {
+    error.Set("address", Napi::String::New(env, address));
+    if (port >= 0) error.Set("port", Napi::Number::New(env, port));
+  }
+  throw error;
+}
+
+void ThrowTypeError(Napi::Env env, const std::string& message) {
+  ThrowCoded(Napi::TypeError::New(env, message), "ERR_INVALID_ARG_TYPE");
+}
+
+void ThrowRangeError(Napi::Env env, const std::string& message) {
+  ThrowCoded(Napi::RangeError::New(env, message), "ERR_OUT_OF_RANGE");
+}
+
+int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min, int64_t max) {
+  Napi::Value v = info[i];
+  if (!v.IsNumber()) ThrowTypeError(info.Env(), std::string("The \"") + name + "\" argument must be of type number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= static_cast<double>(min) && d <= static_cast<double>(max)) || std::trunc(d) != d) {
+    ThrowRangeError(info.Env(), std::string("The value of \"") + name + "\" is out of range. It must be an integer >= " +
+                                    std::to_string(min) + " and <= " + std::to_string(max));
+  }
+  return static_cast<int64_t>(d);
+}
+
+Bytes BytesArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = info[i];
+  napi_env env = info.Env();
+  void* data = nullptr;
+  size_t length = 0;
+  if (v.IsTypedArray()) {
+    napi_typedarray_type type;
+    size_t count;
+    napi_value ab;
+    size_t offset;
+    NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, v, &type, &count, &data, &ab, &offset), Bytes{});
+    length = v.As<Napi::TypedArray>().ByteLength();
+  } else if (v.IsDataView()) {
+    napi_value ab;
+    size_t offset;
+    NAPI_THROW_IF_FAILED(env, napi_get_dataview_info(env, v, &length, &data, &ab, &offset), Bytes{});
+  } else if (v.IsArrayBuffer()) {
+    NAPI_THROW_IF_FAILED(env, napi_get_arraybuffer_info(env, v, &data, &length), Bytes{});
+  } else {
+    ThrowTypeError(info.Env(), std::string("The \"") + name +
+                                   "\" argument must be an instance of Buffer, TypedArray, DataView or ArrayBuffer");
+  }
+  if (data == nullptr) length = 0;  // detached
+  return Bytes{static_cast<uint8_t*>(data), length};
+}
+
+Bytes DataArg(const Napi::CallbackInfo& info, size_t i, const char* name, std::string& storage) {
+  if (info[i].IsString()) {
+    storage = info[i].As<Napi::String>().Utf8Value();
+    return Bytes{reinterpret_cast<uint8_t*>(storage.data()), storage.size()};
+  }
+  return BytesArg(info, i, name);
+}
+
+int TimeoutArg(const Napi::CallbackInfo& info, size_t i) {
+  return static_cast<int>(IntArg(info, i, "timeout", -1, INT32_MAX));
+}
+
+int64_t MonotonicNs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+int RemainingMs(int64_t start_ns, int timeout_ms) {
+  if (timeout_ms < 0) return -1;
+  int64_t elapsed_ns = MonotonicNs() - start_ns;
+  int64_t left_ns = static_cast<int64_t>(timeout_ms) * 1000000 - elapsed_ns;
+  if (left_ns <= 0) return 0;
+  return static_cast<int>((left_ns + 999999) / 1000000);  // round up, as the caller asked for at least this
+}
+
+}  // namespace sockfd

@@ -1,0 +1,176 @@
+// Data transfer: recv, recvInto, recvfrom, recvfromInto, send, sendto. One system call each, EINTR retried;
+// "would block" (EAGAIN) is returned as null, never thrown.
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "sockaddr.h"
+
+namespace sockfd {
+namespace {
+
+constexpr size_t kScratchSize = 64 * 1024;
+constexpr int64_t kMaxRecvSize = INT32_MAX;
+
+bool WouldBlock(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
+
+// Small reads land in a per-thread scratch area and are copied into a Buffer of the exact size, so that a
+// recv(fd, 65536) that returns 10 bytes costs 10 bytes of JavaScript memory, as Python's recv does.
+uint8_t* Scratch() {
+  thread_local std::unique_ptr<uint8_t[]> scratch(new uint8_t[kScratchSize]);
+  return scratch.get();
+}
+
+ssize_t RecvRetry(int fd, void* buf, size_t len, int flags, sockaddr_storage* from, socklen_t* fromlen) {
+  ssize_t n;
+  do {
+    if (from != nullptr) {
+      *fromlen = sizeof(*from);
+      n = ::recvfrom(fd, buf, len, flags, reinterpret_cast<sockaddr*>(from), fromlen);
+    } else {
+      n = ::recv(fd, buf, len, flags);
+    }
+  } while (n < 0 && errno == EINTR);
+  return n;
+}
+
+// Receives up to `size` bytes into a new Buffer; null when it would block.
+Napi::Value RecvBuffer(const Napi::CallbackInfo& info, const char* syscall, sockaddr_storage* from, socklen_t* fromlen) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info);
+  size_t size = static_cast<size_t>(IntArg(info, 1, "size", 0, kMaxRecvSize));
+  int flags = Int32Arg(info, 2, "flags");
+  if (size <= kScratchSize) {
+    uint8_t* buf = Scratch();
+    ssize_t n = RecvRetry(fd, buf, size, flags, from, fromlen);
+    if (n < 0) {
+      int err = errno;
+      if (WouldBlock(err)) return env.Null();
+      ThrowErrno(env, err, syscall);
+    }
+    // With MSG_TRUNC the kernel reports the datagram's real length, which can exceed what was read.
+    return Napi::Buffer<uint8_t>::Copy(env, buf, std::min(static_cast<size_t>(n), size));
+  }
+  Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, size);
+  ssize_t n = RecvRetry(fd, buf.Data(), size, flags, from, fromlen);
+  if (n < 0) {
+    int err = errno;
+    if (WouldBlock(err)) return env.Null();
+    ThrowErrno(env, err, syscall);
+  }
+  size_t got = std::min(static_cast<size_t>(n), size);
+  if (got == size) return buf;
+  return Napi::Buffer<uint8_t>::Copy(env, buf.Data(), got);
+}
+
+// recv(fd, size, flags) -> Buffer (empty at end of stream) | null
+Napi::Value Recv(const Napi::CallbackInfo& info) { return RecvBuffer(info, "recv", nullptr, nullptr); }
+
+// recvfrom(fd, size, flags) -> { data, address } | null
+Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
+  sockaddr_storage from;
+  socklen_t fromlen = 0;
+  Napi::Value data = RecvBuffer(info, "recvfrom", &from, &fromlen);
+  if (data.IsNull()) return data;
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("data", data);
+  out.Set("address", AddressToJs(info.Env(), from, fromlen));
+  return out;
+}
+
+// The writable window [offset, offset + length) of a byte-array argument, checked against its real size.
+Bytes WindowArgs(const Napi::CallbackInfo& info, size_t i) {
+  Bytes b = BytesArg(info, i, "buffer");
+  size_t offset = static_cast<size_t>(IntArg(info, i + 1, "offset", 0, static_cast<int64_t>(b.length)));
+  size_t length = static_cast<size_t>(IntArg(info, i + 2, "length", 0, static_cast<int64_t>(b.length - offset)));
+  return Bytes{b.data == nullptr ? nullptr : b.data + offset, length};
+}
+
+// recvInto(fd, buffer, offset, length, flags) -> bytes received (0 at end of stream) | null. Allocates nothing.
+Napi::Value RecvInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info);
+  Bytes w = WindowArgs(info, 1);
+  int flags = Int32Arg(info, 4, "flags");
+  ssize_t n = RecvRetry(fd, w.data, w.length, flags, nullptr, nullptr);
+  if (n < 0) {
+    int err = errno;
+    if (WouldBlock(err)) return env.Null();
+    ThrowErrno(env, err, "recv");
+  }
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+// recvfromInto(fd, buffer, offset, length, flags) -> { bytes, address } | null
+Napi::Value RecvFromInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info);
+  Bytes w = WindowArgs(info, 1);
+  int flags = Int32Arg(info, 4, "flags");
+  sockaddr_storage from;
+  socklen_t fromlen = 0;
+  ssize_t n = RecvRetry(fd, w.data, w.length, flags, &from, &fromlen);
+  if (n < 0) {
+    int err = errno;
+    if (WouldBlock(err)) return env.Null();
+    ThrowErrno(env, err, "recvfrom");
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("bytes", Napi::Number::New(env, static_cast<double>(n)));
+  out.Set("address", AddressToJs(env, from, fromlen));
+  return out;
+}
+
+// send(fd, data, flags) -> bytes sent | null. The caller adds MSG_NOSIGNAL.
+Napi::Value Send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info);
+  std::string storage;
+  Bytes b = DataArg(info, 1, "data", storage);
+  int flags = Int32Arg(info, 2, "flags");
+  ssize_t n;
+  do {
+    n = ::send(fd, b.data, b.length, flags);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    int err = errno;
+    if (WouldBlock(err)) return env.Null();
+    ThrowErrno(env, err, "send");
+  }
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+// sendto(fd, data, flags, family, address, port, flowinfo, scopeId) -> bytes sent | null
+Napi::Value SendTo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info);
+  std::string storage;
+  Bytes b = DataArg(info, 1, "data", storage);
+  int flags = Int32Arg(info, 2, "flags");
+  SockAddr a = AddressArgs(info, 3);
+  ssize_t n;
+  do {
+    n = ::sendto(fd, b.data, b.length, flags, a.get(), a.length);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    int err = errno;
+    if (WouldBlock(err)) return env.Null();
+    ThrowErrno(env, err, "sendto", a.label, a.port);
+  }
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+}  // namespace
+
+void InitIo(Napi::Env env, Napi::Object exports) {
+  exports.Set("recv", Napi::Function::New(env, Recv, "recv"));
+  exports.Set("recvInto", Napi::Function::New(env, RecvInto, "recvInto"));
+  exports.Set("recvfrom", Napi::Function::New(env, RecvFrom, "recvfrom"));
+  exports.Set("recvfromInto", Napi::Function::New(env, RecvFromInto, "recvfromInto"));
+  exports.Set("send", Napi::Function::New(env, Send, "send"));
+  exports.Set("sendto", Napi::Function::New(env, SendTo, "sendto"));
+}
+
+}  // namespace sockfd

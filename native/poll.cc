@@ -1,0 +1,54 @@
+// poll(2). The entries travel in one caller-owned Int32Array of (fd, events, revents) triples; poll writes the
+// revents column in place, so a call allocates nothing on the JavaScript heap.
+#include <poll.h>
+
+#include <vector>
+
+#include "common.h"
+
+namespace sockfd {
+namespace {
+
+// poll(entries: Int32Array of 3*n, n, timeoutMs) -> number of entries with non-zero revents
+Napi::Value Poll(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    ThrowTypeError(env, "The \"entries\" argument must be an Int32Array");
+  }
+  Napi::Int32Array entries = info[0].As<Napi::Int32Array>();
+  int32_t* e = entries.Data();
+  size_t capacity = e == nullptr ? 0 : entries.ElementLength() / 3;
+  size_t n = static_cast<size_t>(IntArg(info, 1, "count", 0, static_cast<int64_t>(capacity)));
+  int timeout = TimeoutArg(info, 2);
+  thread_local std::vector<pollfd> fds;
+  fds.resize(n);
+  for (size_t k = 0; k < n; k++) {
+    int32_t events = e[3 * k + 1];
+    if (events < 0 || events > 0xFFFF) {
+      ThrowRangeError(env, "The value of \"events\" is out of range. It must be >= 0 and <= 0xFFFF; received " +
+                               std::to_string(events));
+    }
+    fds[k].fd = e[3 * k];
+    fds[k].events = static_cast<short>(events);
+    fds[k].revents = 0;
+  }
+  int64_t start = timeout > 0 ? MonotonicNs() : 0;
+  int wait = timeout;
+  int r;
+  for (;;) {
+    r = ::poll(fds.data(), static_cast<nfds_t>(n), wait);
+    if (r >= 0 || errno != EINTR) break;
+    wait = RemainingMs(start, timeout);
+  }
+  if (r < 0) ThrowErrno(env, errno, "poll");
+  for (size_t k = 0; k < n; k++) e[3 * k + 2] = static_cast<uint16_t>(fds[k].revents);
+  return Napi::Number::New(env, r);
+}
+
+}  // namespace
+
+void InitPoll(Napi::Env env, Napi::Object exports) {
+  exports.Set("poll", Napi::Function::New(env, Poll, "poll"));
+}
+
+}  // namespace sockfd
