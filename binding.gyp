@@ -13,7 +13,9 @@
         "native/select.cc",
         "native/poll.cc",
         "native/resolve.cc",
-        "native/constants.cc"
+        "native/constants.cc",
+        "native/selectors.cc",
+        "native/watcher.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

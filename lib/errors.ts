@@ -8,7 +8,7 @@
  * - A value out of range: `RangeError` with `code: 'ERR_OUT_OF_RANGE'`.
  */
 import { constants as osConstants } from 'node:os';
-import { inspect } from 'node:util';
+import { getSystemErrorName, inspect } from 'node:util';
 
 /** The error a failed system call throws (Node's `ErrnoException`). */
 export interface SystemError extends Error {
@@ -26,6 +26,37 @@ export function errnoError(code: keyof typeof osConstants.errno, syscall: string
   err.code = code;
   err.syscall = syscall;
   Error.captureStackTrace(err, errnoError);
+  return err;
+}
+
+/** The same shape from a positive errno number (from `SO_ERROR`, say). */
+export function errnoErrorFromNumber(errno: number, syscall: string, address?: string, port?: number): SystemError {
+  const code = getSystemErrorName(-errno);
+  let message = `${syscall} ${code}`;
+  if (address !== undefined) message += port !== undefined ? ` ${address}:${port}` : ` ${address}`;
+  const err = new Error(message) as SystemError;
+  err.errno = -errno;
+  err.code = code;
+  err.syscall = syscall;
+  if (address !== undefined) err.address = address;
+  if (port !== undefined) err.port = port;
+  Error.captureStackTrace(err, errnoErrorFromNumber);
+  return err;
+}
+
+/** What a closed selector throws on any use but `close()`. */
+export function selectorClosed(): Error {
+  const err = new Error('The selector is closed');
+  (err as NodeJS.ErrnoException).code = 'ERR_SELECTOR_CLOSED';
+  Error.captureStackTrace(err, selectorClosed);
+  return err;
+}
+
+/** The error an `AbortSignal` ends an operation with, as Node's own APIs make it. */
+export function abortError(signal: AbortSignal): Error {
+  const err = new Error('The operation was aborted', { cause: signal.reason });
+  err.name = 'AbortError';
+  (err as NodeJS.ErrnoException).code = 'ABORT_ERR';
   return err;
 }
 

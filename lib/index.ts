@@ -13,5 +13,11 @@ export {
 export type { Accepted, Datagram, FileLike, PollFd, PollResult, GetAddrInfoOptions, ResolvedAddress } from './raw';
 export type { Address, AddressInput, InetAddress, UnixAddress, InetAddressInput, UnixAddressInput } from './address';
 export type { SystemError, BytesLike, Data } from './errors';
-export { Socket } from './socket';
+export { Socket, type AsyncOptions } from './socket';
+export { epollCreate, epollCtl, epollWait, epollWaitInto, hasEpoll, type EpollEvent } from './epoll';
+export {
+  EVENT_READ, EVENT_WRITE, SelectorKey, SelectorMapping, BaseSelector, SelectSelector, PollSelector, EpollSelector,
+  DefaultSelector, type FileObj,
+} from './selectors';
+export { watch, Watcher, WATCH_READ, WATCH_WRITE, WATCH_DISCONNECT, WATCH_PRIORITIZED, type WatchCallback } from './watch';
 export { bindingPath } from './binding';

@@ -35,5 +35,27 @@ export interface NativeBinding {
   epollWait(epfd: number, maxEvents: number, timeout: number): Array<{ fd: number; events: number }>;
   epollWaitInto(epfd: number, out: Int32Array, timeout: number): number;
   hasEpoll: boolean;
+  PollSet: new () => NativeRegistry;
+  SelectSet: new () => NativeRegistry;
+  Watcher: new (fd: number, events: number, callback: (err: Error | null, events: number) => void) => NativeWatcher;
   constants: Readonly<Record<string, number | string>>;
+}
+
+/** The registries behind PollSelector and SelectSelector (native/selectors.cc). */
+export interface NativeRegistry {
+  add(fd: number, events: number): void;
+  modify(fd: number, events: number): void;
+  remove(fd: number): boolean;
+  /** Fills out[2k] = fd, out[2k+1] = EVENT_READ|EVENT_WRITE; returns the number of pairs. */
+  wait(out: Int32Array, timeout: number): number;
+  readonly size: number;
+}
+
+/** A uv_poll_t on the calling environment's loop (native/watcher.cc). */
+export interface NativeWatcher {
+  update(events: number): void;
+  stop(): void;
+  ref(): NativeWatcher;
+  unref(): NativeWatcher;
+  hasRef(): boolean;
 }

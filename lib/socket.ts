@@ -3,18 +3,48 @@
  * address it also takes a host name (`{ address: 'localhost', port }`), resolved with getaddrinfo for the
  * socket's family and type. Closing twice is harmless; any other use after close is an `EBADF` error.
  */
+import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { native } from './binding';
 import * as raw from './raw';
 import { type Address, type AddressInput, type InetAddressInput } from './address';
-import { checkInt32, errnoError, invalidArgType, checkFd, type BytesLike, type Data } from './errors';
+import {
+  abortError, checkFd, checkInt32, errnoError, errnoErrorFromNumber, invalidArgType, type BytesLike, type Data,
+} from './errors';
+import { Watcher, WATCH_READ, WATCH_WRITE } from './watch';
 
 const k = native.constants as Readonly<Record<string, number>>;
-const TYPE_FLAGS = (k.SOCK_NONBLOCK ?? 0) | (k.SOCK_CLOEXEC ?? 0);
+const SOCK_NONBLOCK = k.SOCK_NONBLOCK ?? 0;
+const TYPE_FLAGS = SOCK_NONBLOCK | (k.SOCK_CLOEXEC ?? 0);
+
+/** Options of the async methods. */
+export interface AsyncOptions {
+  /** Aborts the wait: the promise rejects with an `AbortError` (`code: 'ABORT_ERR'`, `cause: signal.reason`). */
+  signal?: AbortSignal;
+}
+
+interface Waiter {
+  syscall: string;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+function checkOptions(options: unknown): AbortSignal | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
+  const signal = (options as AsyncOptions).signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
+  return signal;
+}
 const disposeSymbol: typeof Symbol.dispose = Symbol.dispose ?? (Symbol.for('nodejs.dispose') as typeof Symbol.dispose);
 
 export class Socket {
   #fd: number;
+  #nonblocking: boolean;
+  // The event-loop side, created by the first async call that has to wait.
+  #watcher: Watcher | null = null;
+  readonly #readers: Waiter[] = [];
+  readonly #writers: Waiter[] = [];
   /** The address family: `AF_INET`, `AF_INET6` or `AF_UNIX` (or another the caller chose). */
   readonly family: number;
   /** The socket type, without the `SOCK_NONBLOCK`/`SOCK_CLOEXEC` flags (as Python reports it). */
@@ -34,6 +64,7 @@ export class Socket {
     this.family = family;
     this.type = type & ~TYPE_FLAGS;
     this.protocol = protocol;
+    this.#nonblocking = SOCK_NONBLOCK !== 0 && (type & SOCK_NONBLOCK) !== 0;
   }
 
   /**
@@ -144,10 +175,15 @@ export class Socket {
     raw.shutdown(this.#live('shutdown'), how);
   }
 
-  /** Closes the socket. A second close does nothing. @see close(2) */
+  /**
+   * Closes the socket. A second close does nothing. Pending async calls reject with `EBADF`; the event-loop
+   * watcher is stopped before the fd is closed, so the kernel never reports on a reused number.
+   * @see close(2)
+   */
   close(): void {
     const fd = this.#fd;
     if (fd < 0) return;
+    this.#release();
     this.#fd = -1; // closed even if close(2) reports an error: the fd is released either way on Linux
     raw.close(fd);
   }
@@ -155,13 +191,24 @@ export class Socket {
   /** Gives up ownership: returns the fd without closing it; the Socket then behaves as closed. */
   detach(): number {
     const fd = this.#fd;
+    this.#release();
     this.#fd = -1;
     return fd;
+  }
+
+  #release(): void {
+    if (this.#watcher !== null) {
+      this.#watcher.stop();
+      this.#watcher = null;
+    }
+    const waiting = [...this.#readers.splice(0), ...this.#writers.splice(0)];
+    for (const w of waiting) w.reject(errnoError('EBADF', w.syscall));
   }
 
   /** `setBlocking(false)` makes every call return `null` (or `false`) instead of waiting. */
   setBlocking(blocking: boolean): void {
     raw.setBlocking(this.#live('ioctl'), blocking);
+    this.#nonblocking = !blocking;
   }
 
   getBlocking(): boolean {
@@ -189,6 +236,157 @@ export class Socket {
   /** @see getpeername(2) */
   getpeername(): Address {
     return raw.getpeername(this.#live('getpeername'));
+  }
+
+  // ---- the event loop -------------------------------------------------------------------------------------
+
+  /** The fd, made non-blocking once for the async calls (libuv's poll requires it). */
+  #async(syscall: string, signal: AbortSignal | undefined): number {
+    if (signal?.aborted) throw abortError(signal);
+    const fd = this.#live(syscall);
+    if (!this.#nonblocking) {
+      raw.setBlocking(fd, false);
+      this.#nonblocking = true;
+    }
+    return fd;
+  }
+
+  /** Resolves when the fd is ready for `events` (one of WATCH_READ, WATCH_WRITE), on the event loop. */
+  #wait(events: number, syscall: string, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const list = events === WATCH_READ ? this.#readers : this.#writers;
+      const onAbort = (): void => {
+        const i = list.indexOf(waiter);
+        if (i >= 0) list.splice(i, 1);
+        this.#interest();
+        reject(abortError(signal!));
+      };
+      const waiter: Waiter = {
+        syscall,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject: (err) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      list.push(waiter);
+      try {
+        this.#interest();
+      } catch (err) {
+        list.splice(list.indexOf(waiter), 1);
+        waiter.reject(err as Error);
+      }
+    });
+  }
+
+  /** Points the watcher at what the waiters need: read, write, both, or nothing (paused). */
+  #interest(): void {
+    const events = (this.#readers.length > 0 ? WATCH_READ : 0) | (this.#writers.length > 0 ? WATCH_WRITE : 0);
+    if (this.#watcher === null) {
+      if (events === 0 || this.#fd < 0) return;
+      this.#watcher = new Watcher(this.#fd, events, (err, ready) => this.#onReady(err, ready));
+    } else if (this.#watcher.events !== events) {
+      this.#watcher.update(events);
+    }
+  }
+
+  #onReady(err: Error | null, ready: number): void {
+    let woken: Waiter[];
+    if (err !== null) {
+      woken = [...this.#readers.splice(0), ...this.#writers.splice(0)];
+      this.#interest();
+      for (const w of woken) w.reject(err);
+      return;
+    }
+    woken = [];
+    if ((ready & WATCH_READ) !== 0) woken.push(...this.#readers.splice(0));
+    if ((ready & WATCH_WRITE) !== 0) woken.push(...this.#writers.splice(0));
+    this.#interest();
+    // Each woken call retries its system call; one that meets would-block again waits again.
+    for (const w of woken) w.resolve();
+  }
+
+  /**
+   * Accepts a connection without blocking the event loop: `[socket, address]`, the new socket non-blocking.
+   * The listening socket is made non-blocking.
+   */
+  async acceptAsync(options?: AsyncOptions): Promise<[Socket, Address]> {
+    const signal = checkOptions(options);
+    for (;;) {
+      const fd = this.#async('accept', signal);
+      const r = raw.accept(fd, SOCK_NONBLOCK);
+      if (r !== null) {
+        const sock = new Socket(this.family, this.type | SOCK_NONBLOCK, this.protocol, r.fd);
+        if (SOCK_NONBLOCK === 0) sock.setBlocking(false);
+        return [sock, r.address];
+      }
+      await this.#wait(WATCH_READ, 'accept', signal);
+    }
+  }
+
+  /**
+   * Connects without blocking the event loop. A host name is resolved with `dns.lookup` (Node's thread pool),
+   * not the blocking getaddrinfo. Rejects with the connect error (`ECONNREFUSED`...) read from `SO_ERROR`.
+   */
+  async connectAsync(address: AddressInput, options?: AsyncOptions): Promise<void> {
+    const signal = checkOptions(options);
+    this.#async('connect', signal);
+    let target = address;
+    const inet = address as InetAddressInput;
+    if (typeof address === 'object' && address !== null && (address as { path?: unknown }).path === undefined &&
+        typeof inet.address === 'string' && isIP(inet.address) === 0 &&
+        (this.family === k.AF_INET || this.family === k.AF_INET6)) {
+      const found = await lookup(inet.address, { family: this.family === k.AF_INET6 ? 6 : 4 });
+      target = { ...inet, address: found.address };
+    }
+    const fd = this.#async('connect', signal);
+    if (raw.connect(fd, target)) return;
+    await this.#wait(WATCH_WRITE, 'connect', signal);
+    const soError = raw.getsockopt(this.#live('connect'), k.SOL_SOCKET, k.SO_ERROR);
+    if (soError !== 0) {
+      const t = target as InetAddressInput & { path?: string };
+      throw errnoErrorFromNumber(soError, 'connect', t.path ?? t.address, t.path === undefined ? t.port : undefined);
+    }
+  }
+
+  /** Up to `size` bytes once some arrive (an empty Buffer at end of stream), without blocking the event loop. */
+  async recvAsync(size: number, options?: AsyncOptions): Promise<Buffer> {
+    const signal = checkOptions(options);
+    for (;;) {
+      const data = raw.recv(this.#async('recv', signal), size);
+      if (data !== null) return data;
+      await this.#wait(WATCH_READ, 'recv', signal);
+    }
+  }
+
+  /** `recvInto` once bytes arrive: the count (0 at end of stream). */
+  async recvIntoAsync(buffer: BytesLike, offset?: number, length?: number, options?: AsyncOptions): Promise<number> {
+    const signal = checkOptions(options);
+    for (;;) {
+      const n = raw.recvInto(this.#async('recv', signal), buffer, offset, length);
+      if (n !== null) return n;
+      await this.#wait(WATCH_READ, 'recv', signal);
+    }
+  }
+
+  /** Sends all of `data`, waiting for writability between partial sends, without blocking the event loop. */
+  async sendAllAsync(data: Data, options?: AsyncOptions): Promise<void> {
+    const signal = checkOptions(options);
+    let bytes: Uint8Array;
+    if (typeof data === 'string') bytes = Buffer.from(data, 'utf8');
+    else if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
+    else if (ArrayBuffer.isView(data)) bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    else throw invalidArgType('data', 'of type string or an instance of Buffer, TypedArray, DataView or ArrayBuffer', data);
+    let sent = 0;
+    while (sent < bytes.byteLength) {
+      const n = raw.send(this.#async('send', signal), sent === 0 ? bytes : bytes.subarray(sent));
+      if (n === null) await this.#wait(WATCH_WRITE, 'send', signal);
+      else sent += n;
+    }
   }
 
   /** Closes the socket at the end of a `using` block. */

@@ -11,6 +11,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sockfd::InitPoll(env, exports);
   sockfd::InitResolve(env, exports);
   sockfd::InitEpoll(env, exports);
+  sockfd::InitSelectors(env, exports);
+  sockfd::InitWatcher(env, exports);
   sockfd::InitConstants(env, exports);
   return exports;
 }

@@ -15,6 +15,7 @@ namespace sockfd {
 
 // Throws a Node-style system error: message "<syscall> <CODE>[ <address>]", code, errno (negative),
 // syscall, and address/port when given (port < 0 means none; a Unix path is an address, as in Node).
+Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::string& address = "", int port = -1);
 [[noreturn]] void ThrowErrno(Napi::Env env, int err, const char* syscall, const std::string& address = "",
                              int port = -1);
 
@@ -57,5 +58,14 @@ void InitPoll(Napi::Env env, Napi::Object exports);
 void InitResolve(Napi::Env env, Napi::Object exports);
 void InitConstants(Napi::Env env, Napi::Object exports);
 void InitEpoll(Napi::Env env, Napi::Object exports);
+void InitSelectors(Napi::Env env, Napi::Object exports);
+void InitWatcher(Napi::Env env, Napi::Object exports);
+
+// Stops and releases this environment's watcher of `fd`, if it has one (close() calls it first).
+void StopWatcherForClose(napi_env env, int fd);
+
+// The selectors' event bits (Python's selectors.EVENT_READ / EVENT_WRITE).
+constexpr int kEventRead = 1;
+constexpr int kEventWrite = 2;
 
 }  // namespace sockfd

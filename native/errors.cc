@@ -16,7 +16,7 @@ namespace {
 
 }  // namespace
 
-void ThrowErrno(Napi::Env env, int err, const char* syscall, const std::string& address, int port) {
+Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::string& address, int port) {
   // libuv's names are Node's names: util.getSystemErrorName(-err) gives the same string.
   const char* code = uv_err_name(-err);
   std::string message = std::string(syscall) + " " + code;
@@ -32,7 +32,11 @@ void ThrowErrno(Napi::Env env, int err, const char* syscall, const std::string& 
     error.Set("address", Napi::String::New(env, address));
     if (port >= 0) error.Set("port", Napi::Number::New(env, port));
   }
-  throw error;
+  return error;
+}
+
+void ThrowErrno(Napi::Env env, int err, const char* syscall, const std::string& address, int port) {
+  throw ErrnoError(env, err, syscall, address, port);
 }
 
 void ThrowTypeError(Napi::Env env, const std::string& message) {

@@ -120,6 +120,7 @@ Napi::Value Shutdown(const Napi::CallbackInfo& info) {
 // close a number another thread has just been given (libuv's uv__close_nocheckstdio does the same).
 Napi::Value Close(const Napi::CallbackInfo& info) {
   int fd = FdArg(info);
+  StopWatcherForClose(info.Env(), fd);  // libuv must not poll a closed fd: it aborts on the EBADF
   if (::close(fd) < 0 && errno != EINTR && errno != EINPROGRESS) ThrowErrno(info.Env(), errno, "close");
   return info.Env().Undefined();
 }

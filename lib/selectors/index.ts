@@ -1,0 +1,5 @@
+export { EVENT_READ, EVENT_WRITE, SelectorKey, SelectorMapping, BaseSelector, type FileObj } from './base';
+export { SelectSelector } from './select';
+export { PollSelector } from './poll';
+export { EpollSelector } from './epoll';
+export { DefaultSelector } from './default';

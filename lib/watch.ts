@@ -1,0 +1,111 @@
+/**
+ * The event-loop integration: `watch(fd, events, callback)` runs `callback` on the event loop whenever the fd
+ * is ready, through a uv_poll_t on the calling environment's own libuv loop (so it works in worker_threads
+ * too). Nothing blocks: the loop's timers, I/O and other callbacks go on while the fd waits.
+ */
+import { native } from './binding';
+import type { NativeWatcher } from './native';
+import { checkInt, checkFd, invalidArgType } from './errors';
+import type { FileObj } from './selectors/base';
+
+/** Readable (or hung up, or in error): libuv's UV_READABLE, the same bit as EVENT_READ. */
+export const WATCH_READ = 1;
+/** Writable: UV_WRITABLE, the same bit as EVENT_WRITE. */
+export const WATCH_WRITE = 2;
+/** The peer closed its end (EPOLLRDHUP): UV_DISCONNECT. */
+export const WATCH_DISCONNECT = 4;
+/** Urgent data (EPOLLPRI): UV_PRIORITIZED. */
+export const WATCH_PRIORITIZED = 8;
+
+const ALL = WATCH_READ | WATCH_WRITE | WATCH_DISCONNECT | WATCH_PRIORITIZED;
+
+/** The callback of {@link watch}: an error (`err.code`, as the kernel reported it), or the ready events. */
+export type WatchCallback = (this: Watcher, err: Error | null, events: number) => void;
+
+/** A running {@link watch}. */
+export class Watcher {
+  readonly fd: number;
+  #events: number;
+  #native: NativeWatcher | null;
+
+  /** @internal Use {@link watch}. */
+  constructor(fd: number, events: number, callback: WatchCallback) {
+    this.fd = fd;
+    this.#events = events;
+    this.#native = new native.Watcher(fd, events, (err, ready) => callback.call(this, err, ready));
+  }
+
+  /** The events watched now (0 while paused). */
+  get events(): number {
+    return this.#events;
+  }
+
+  /** Whether `stop()` has not been called yet. */
+  get active(): boolean {
+    return this.#native !== null;
+  }
+
+  /** Changes the events watched; 0 pauses the watcher (it then keeps nothing alive) until the next update. */
+  update(events: number): this {
+    checkInt(events, 'events', 0, ALL);
+    if (this.#native === null) throw Object.assign(new Error('The watcher is stopped'), { code: 'ERR_WATCHER_STOPPED' });
+    this.#native.update(events);
+    this.#events = events;
+    return this;
+  }
+
+  /**
+   * Stops for good and releases the libuv handle; idempotent. Stop a watcher before closing its fd: the kernel
+   * would otherwise keep reporting on a number that may already belong to another file.
+   */
+  stop(): void {
+    if (this.#native === null) return;
+    this.#native.stop();
+    this.#native = null;
+    this.#events = 0;
+  }
+
+  /** Keeps the process alive while the watcher waits (the default), like a server's handle. */
+  ref(): this {
+    this.#native?.ref();
+    return this;
+  }
+
+  /** Lets the process exit even though the watcher waits. */
+  unref(): this {
+    this.#native?.unref();
+    return this;
+  }
+
+  /** Whether the watcher keeps the process alive. */
+  hasRef(): boolean {
+    return this.#native?.hasRef() ?? false;
+  }
+}
+
+/**
+ * Calls `callback(null, readyEvents)` on the event loop each time `fd` is ready for `events` (a mask of
+ * `WATCH_READ`, `WATCH_WRITE`, `WATCH_DISCONNECT`, `WATCH_PRIORITIZED`), or `callback(err, 0)` when polling
+ * fails. Level-triggered: it fires again on the next loop turn while the fd stays ready, so read until
+ * would-block or pause with `update(0)`.
+ *
+ * libuv makes the fd non-blocking. One watcher per fd and thread: a second is an `EEXIST` error (so is an fd
+ * Node itself is already polling); a regular file is `EPERM`. A watcher is stopped and released when its
+ * worker or the process exits.
+ *
+ * @example
+ * const w = watch(fd, WATCH_READ, (err, events) => {
+ *   if (err) throw err;
+ *   const data = recv(fd, 4096);
+ *   if (data?.length === 0) { w.stop(); close(fd); }
+ * });
+ */
+export function watch(fd: FileObj, events: number, callback: WatchCallback): Watcher {
+  let n: number;
+  if (typeof fd === 'number') n = checkFd(fd);
+  else if (typeof fd === 'object' && fd !== null && typeof (fd as { fileno?: unknown }).fileno === 'function') n = checkFd(fd.fileno(), 'fd.fileno()');
+  else throw invalidArgType('fd', 'of type number or an object with a fileno() method', fd);
+  checkInt(events, 'events', 0, ALL);
+  if (typeof callback !== 'function') throw invalidArgType('callback', 'of type function', callback);
+  return new Watcher(n, events, callback);
+}

@@ -1,0 +1,283 @@
+// watch(fd, events, callback): readiness callbacks on the event loop of the calling environment, through a
+// uv_poll_t on that environment's own libuv loop (so it works in worker_threads).
+//
+// Lifetime rules (the part that crashes other addons):
+// - libuv allows one poll handle per fd and loop; uv_poll_init refuses a second with EEXIST, and we keep our
+//   own per-environment table too, for a clear error.
+// - A started watcher keeps its JavaScript object alive (a strong reference), so it cannot be collected while
+//   the kernel may still report events; a stopped one can be collected, and its handle is closed then.
+// - When the environment goes away (a worker exits, the process ends), an async cleanup hook closes every
+//   handle still open and waits for libuv's close callbacks before it lets the environment finish, so the
+//   loop closes with nothing left on it.
+#include <fcntl.h>
+#include <uv.h>
+
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "common.h"
+
+namespace sockfd {
+namespace {
+
+class Watcher;
+
+struct Registry;
+
+struct Handle {
+  uv_poll_t poll;
+  Registry* registry;
+  int fd;
+  Watcher* owner;  // null once the JavaScript object let go of it
+};
+
+// One per environment: the open handles, and the cleanup hook waiting for them at teardown.
+struct Registry {
+  napi_env env;
+  napi_async_cleanup_hook_handle hook = nullptr;
+  std::unordered_map<int, Handle*> open;  // by fd: handles not yet closing
+  int closing = 0;                        // uv_close called, callback not yet run
+  bool tearing_down = false;
+
+  void MaybeFinish() {
+    if (tearing_down && open.empty() && closing == 0) {
+      napi_async_cleanup_hook_handle h = hook;
+      delete this;
+      napi_remove_async_cleanup_hook(h);
+    }
+  }
+};
+
+void OnClose(uv_handle_t* h) {
+  Handle* handle = reinterpret_cast<Handle*>(h);
+  Registry* reg = handle->registry;
+  delete handle;
+  reg->closing--;
+  reg->MaybeFinish();
+}
+
+// Starts closing a handle: it leaves the table at once, so its fd can be watched again right away.
+void CloseHandle(Handle* handle) {
+  Registry* reg = handle->registry;
+  auto it = reg->open.find(handle->fd);
+  if (it != reg->open.end() && it->second == handle) reg->open.erase(it);
+  handle->owner = nullptr;
+  reg->closing++;
+  uv_close(reinterpret_cast<uv_handle_t*>(&handle->poll), OnClose);
+}
+
+void OnTeardown(napi_async_cleanup_hook_handle hook, void* arg);
+
+class Watcher : public Napi::ObjectWrap<Watcher> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Watcher",
+                       {InstanceMethod<&Watcher::Update>("update"), InstanceMethod<&Watcher::Stop>("stop"),
+                        InstanceMethod<&Watcher::RefHandle>("ref"), InstanceMethod<&Watcher::UnrefHandle>("unref"),
+                        InstanceMethod<&Watcher::HasRef>("hasRef")});
+  }
+
+  // new Watcher(registry-bound fd, events, callback(err, events))
+  explicit Watcher(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Watcher>(info) {
+    Napi::Env env = info.Env();
+    int fd = FdArg(info, 0);
+    int events = static_cast<int>(IntArg(info, 1, "events", 0, UV_READABLE | UV_WRITABLE | UV_DISCONNECT | UV_PRIORITIZED));
+    if (!info[2].IsFunction()) ThrowTypeError(env, "The \"callback\" argument must be of type function");
+    Registry* reg = static_cast<Registry*>(env.GetInstanceData<Registry>());
+    if (reg == nullptr || reg->tearing_down) ThrowErrno(env, ECANCELED, "watch");
+    if (reg->open.count(fd) != 0) ThrowErrno(env, EEXIST, "watch");
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) ThrowErrno(env, ENOSYS, "watch");
+    std::unique_ptr<Handle> handle(new Handle{});
+    handle->registry = reg;
+    handle->fd = fd;
+    int rc = uv_poll_init(loop, &handle->poll, fd);  // also makes the fd non-blocking, as libuv requires
+    if (rc < 0) ThrowErrno(env, -rc, "watch");
+    handle->owner = this;
+    handle_ = handle.release();
+    handle_->poll.data = handle_;
+    reg->open[fd] = handle_;
+    callback_ = Napi::Persistent(info[2].As<Napi::Function>());
+    context_ = std::make_unique<Napi::AsyncContext>(env, "sockfd.watch", info.This().As<Napi::Object>());
+    Start(events);
+  }
+
+  ~Watcher() override {
+    if (handle_ != nullptr) CloseHandle(handle_);
+  }
+
+  // Called at environment teardown, before the object is finalized.
+  void Detach() { handle_ = nullptr; }
+
+  // close(fd) on a watched fd: stop first, so that libuv never polls a closed (or reused) number.
+  void StopForClose() {
+    if (handle_ == nullptr) return;
+    if (started_) {
+      uv_poll_stop(&handle_->poll);
+      started_ = false;
+      Unref();
+    }
+    Handle* h = handle_;
+    handle_ = nullptr;
+    CloseHandle(h);
+  }
+
+ private:
+  Handle* handle_ = nullptr;
+  Napi::FunctionReference callback_;
+  std::unique_ptr<Napi::AsyncContext> context_;
+  bool started_ = false;
+  int events_ = 0;
+
+  void Start(int events) {
+    Napi::Env env = Env();
+    events_ = events;
+    if (events == 0) {
+      if (started_) {
+        uv_poll_stop(&handle_->poll);
+        started_ = false;
+        Unref();  // a stopped watcher may be collected
+      }
+      return;
+    }
+    int rc = uv_poll_start(&handle_->poll, events, OnPoll);
+    if (rc < 0) ThrowErrno(env, -rc, "watch");
+    if (!started_) {
+      started_ = true;
+      Ref();  // while started, the object must stay alive to receive events
+    }
+  }
+
+  Handle* Live(const char* what) {
+    if (handle_ == nullptr) ThrowErrno(Env(), EBADF, what);
+    return handle_;
+  }
+
+  Napi::Value Update(const Napi::CallbackInfo& info) {
+    Live("watch");
+    int events = static_cast<int>(IntArg(info, 0, "events", 0, UV_READABLE | UV_WRITABLE | UV_DISCONNECT | UV_PRIORITIZED));
+    Start(events);
+    return info.Env().Undefined();
+  }
+
+  // Stops for good and closes the handle; the fd itself is the caller's and stays open.
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    if (handle_ == nullptr) return info.Env().Undefined();
+    if (started_) {
+      uv_poll_stop(&handle_->poll);
+      started_ = false;
+      Unref();
+    }
+    Handle* h = handle_;
+    handle_ = nullptr;
+    CloseHandle(h);
+    callback_.Reset();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value RefHandle(const Napi::CallbackInfo& info) {
+    if (handle_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(&handle_->poll));
+    return info.This();
+  }
+  Napi::Value UnrefHandle(const Napi::CallbackInfo& info) {
+    if (handle_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(&handle_->poll));
+    return info.This();
+  }
+  Napi::Value HasRef(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), handle_ != nullptr && uv_has_ref(reinterpret_cast<uv_handle_t*>(&handle_->poll)));
+  }
+
+  static void OnPoll(uv_poll_t* poll, int status, int events) {
+    Handle* handle = static_cast<Handle*>(poll->data);
+    if (handle->owner != nullptr) handle->owner->Fire(status, events);
+  }
+
+  void Fire(int status, int events) {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    napi_value args[2];
+    if (status == UV_EBADF && handle_ != nullptr && ::fcntl(handle_->fd, F_GETFD) >= 0) {
+      // libuv reports POLLERR (a refused connect, a reset) as UV_EBADF and stops the handle. The fd is fine:
+      // an error is pending on it, which the next system call returns. Report it as readiness for everything
+      // watched, as select and poll do, and keep watching.
+      status = uv_poll_start(&handle_->poll, events_, OnPoll);
+      events = events_ & (UV_READABLE | UV_WRITABLE);
+    }
+    if (status < 0 && started_) {
+      started_ = false;  // libuv stopped the handle
+      Unref();
+    }
+    if (status < 0) {
+      args[0] = ErrnoError(env, -status, "poll").Value();
+      args[1] = Napi::Number::New(env, 0);
+    } else {
+      args[0] = env.Null();
+      args[1] = Napi::Number::New(env, events);
+    }
+    Napi::Function fn = callback_.Value();
+    if (fn.IsEmpty()) return;
+    try {
+      // MakeCallback, not Call: runs process.nextTick and microtasks after, as Node's own callbacks do.
+      fn.MakeCallback(Value(), 2, args, *context_);
+    } catch (const Napi::Error& e) {
+      // Nobody up the stack can catch it: it is the process's uncaught exception, as for any Node callback.
+      napi_fatal_exception(env, e.Value());
+    }
+  }
+
+  friend void OnTeardown(napi_async_cleanup_hook_handle, void*);
+  friend void sockfd::StopWatcherForClose(napi_env, int);
+};
+
+}  // namespace
+
+void StopWatcherForClose(napi_env env, int fd) {
+  Registry* reg = nullptr;
+  if (napi_get_instance_data(env, reinterpret_cast<void**>(&reg)) != napi_ok || reg == nullptr) return;
+  auto it = reg->open.find(fd);
+  if (it == reg->open.end()) return;
+  Handle* h = it->second;
+  if (h->owner != nullptr) {
+    h->owner->StopForClose();
+  } else {
+    uv_poll_stop(&h->poll);
+    CloseHandle(h);
+  }
+}
+
+namespace {
+
+void OnTeardown(napi_async_cleanup_hook_handle hook, void* arg) {
+  Registry* reg = static_cast<Registry*>(arg);
+  reg->tearing_down = true;
+  // Copy: CloseHandle edits the table.
+  std::vector<Handle*> handles;
+  for (auto& kv : reg->open) handles.push_back(kv.second);
+  for (Handle* h : handles) {
+    if (h->owner != nullptr) h->owner->Detach();
+    uv_poll_stop(&h->poll);
+    CloseHandle(h);
+  }
+  reg->MaybeFinish();
+}
+
+// The registry frees itself once the last handle has closed at teardown, so Node must not.
+void KeepRegistry(Napi::Env, Registry*) {}
+
+}  // namespace
+
+void InitWatcher(Napi::Env env, Napi::Object exports) {
+  Registry* reg = new Registry();
+  reg->env = env;
+  env.SetInstanceData<Registry, KeepRegistry>(reg);
+  napi_status st = napi_add_async_cleanup_hook(env, OnTeardown, reg, &reg->hook);
+  if (st != napi_ok) {
+    delete reg;
+    env.SetInstanceData<Registry, KeepRegistry>(nullptr);
+    NAPI_THROW_VOID(Napi::Error::New(env, "sockfd: could not register the environment cleanup hook"));
+  }
+  exports.Set("Watcher", Watcher::Define(env));
+}
+
+}  // namespace sockfd
