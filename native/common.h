@@ -33,6 +33,13 @@ inline int Int32Arg(const Napi::CallbackInfo& info, size_t i, const char* name) 
   return static_cast<int>(IntArg(info, i, name, INT32_MIN, INT32_MAX));
 }
 
+// The elements of an Int32Array argument (TypeError for anything else); {nullptr, 0} when detached.
+struct Int32Span {
+  int32_t* data;
+  size_t length;
+};
+Int32Span Int32ArrayArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+
 // A view of the bytes of a Buffer, TypedArray, DataView or ArrayBuffer argument. TypeError otherwise.
 struct Bytes {
   uint8_t* data;

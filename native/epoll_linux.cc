@@ -69,12 +69,9 @@ Napi::Value EpollWait(const Napi::CallbackInfo& info) {
 Napi::Value EpollWaitInto(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int epfd = FdArg(info, 0);
-  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    ThrowTypeError(env, "The \"out\" argument must be an Int32Array");
-  }
-  Napi::Int32Array out = info[1].As<Napi::Int32Array>();
-  int32_t* o = out.Data();
-  size_t pairs = o == nullptr ? 0 : out.ElementLength() / 2;
+  Int32Span out = Int32ArrayArg(info, 1, "out");
+  int32_t* o = out.data;
+  size_t pairs = out.length / 2;
   if (pairs < 1) ThrowRangeError(env, "The \"out\" array must hold at least one (fd, events) pair");
   int max = static_cast<int>(std::min<size_t>(pairs, kMaxEvents));
   int timeout = TimeoutArg(info, 2);

@@ -12,12 +12,9 @@ namespace {
 // poll(entries: Int32Array of 3*n, n, timeoutMs) -> number of entries with non-zero revents
 Napi::Value Poll(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    ThrowTypeError(env, "The \"entries\" argument must be an Int32Array");
-  }
-  Napi::Int32Array entries = info[0].As<Napi::Int32Array>();
-  int32_t* e = entries.Data();
-  size_t capacity = e == nullptr ? 0 : entries.ElementLength() / 3;
+  Int32Span entries = Int32ArrayArg(info, 0, "entries");
+  int32_t* e = entries.data;
+  size_t capacity = entries.length / 3;
   size_t n = static_cast<size_t>(IntArg(info, 1, "count", 0, static_cast<int64_t>(capacity)));
   int timeout = TimeoutArg(info, 2);
   thread_local std::vector<pollfd> fds;

@@ -16,12 +16,8 @@ struct FdList {
 };
 
 FdList FdListArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    ThrowTypeError(info.Env(), std::string("The \"") + name + "\" argument must be an Int32Array");
-  }
-  Napi::Int32Array a = info[i].As<Napi::Int32Array>();
-  FdList list{a.Data(), a.ElementLength()};
-  if (list.fds == nullptr) list.count = 0;
+  Int32Span a = Int32ArrayArg(info, i, name);
+  FdList list{a.data, a.length};
   for (size_t k = 0; k < list.count; k++) {
     if (list.fds[k] < 0 || list.fds[k] >= FD_SETSIZE) {
       ThrowRangeError(info.Env(), "The value of \"fd\" is out of range. select() takes fds >= 0 and < FD_SETSIZE (" +

@@ -27,11 +27,8 @@ struct OutArray {
 };
 
 OutArray OutArg(const Napi::CallbackInfo& info, size_t i) {
-  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    ThrowTypeError(info.Env(), "The \"out\" argument must be an Int32Array");
-  }
-  Napi::Int32Array a = info[i].As<Napi::Int32Array>();
-  return OutArray{a.Data(), a.Data() == nullptr ? 0 : a.ElementLength() / 2};
+  Int32Span a = Int32ArrayArg(info, i, "out");
+  return OutArray{a.data, a.length / 2};
 }
 
 // Common bookkeeping: the registered fds in a dense vector, with an index for O(1) lookup and removal.
@@ -162,6 +159,7 @@ class SelectSet : public Napi::ObjectWrap<SelectSet> {
   Registry<SelectEntry> reg_;
   fd_set read_, write_;
   int max_ = -1;
+  int writers_ = 0;  // registrations that watch EVENT_WRITE
 
   int SelectFd(const Napi::CallbackInfo& info) {
     int fd = FdArg(info);
@@ -174,7 +172,9 @@ class SelectSet : public Napi::ObjectWrap<SelectSet> {
   }
   void Apply(int fd, int events) {
     if (events & kEventRead) FD_SET(fd, &read_); else FD_CLR(fd, &read_);
+    bool was = FD_ISSET(fd, &write_);
     if (events & kEventWrite) FD_SET(fd, &write_); else FD_CLR(fd, &write_);
+    writers_ += static_cast<int>(FD_ISSET(fd, &write_) != 0) - static_cast<int>(was);
   }
   Napi::Value Add(const Napi::CallbackInfo& info) {
     int fd = SelectFd(info);
@@ -220,7 +220,8 @@ class SelectSet : public Napi::ObjectWrap<SelectSet> {
       struct timeval tv;
       tv.tv_sec = wait / 1000;
       tv.tv_usec = (wait % 1000) * 1000;
-      rc = ::select(max_ + 1, &r, &w, nullptr, wait >= 0 ? &tv : nullptr);
+      // No write set when nothing waits to write: the kernel then scans one bitmap, not two.
+      rc = ::select(max_ + 1, &r, writers_ > 0 ? &w : nullptr, nullptr, wait >= 0 ? &tv : nullptr);
       if (rc >= 0 || errno != EINTR) break;
       wait = RemainingMs(start, timeout);
     }
@@ -245,7 +246,7 @@ class SelectSet : public Napi::ObjectWrap<SelectSet> {
     int bits = 0;
     for (const SelectEntry& e : reg_.entries) {
       if (n >= out.pairs || bits >= rc) break;
-      int ev = (FD_ISSET(e.fd, &r) ? kEventRead : 0) | (FD_ISSET(e.fd, &w) ? kEventWrite : 0);
+      int ev = (FD_ISSET(e.fd, &r) ? kEventRead : 0) | (writers_ > 0 && FD_ISSET(e.fd, &w) ? kEventWrite : 0);
       if (ev == 0) continue;
       bits += (ev & kEventRead ? 1 : 0) + (ev & kEventWrite ? 1 : 0);
       out.data[2 * n] = e.fd;
