@@ -130,7 +130,9 @@ export class Socket {
   accept(): [Socket, Address] | null {
     const r = raw.accept(this.#live('accept'));
     if (r === null) return null;
-    return [new Socket(this.family, this.type, this.protocol, r.fd), r.address];
+    // `this.constructor`: a subclass's accept gives sockets of the subclass.
+    const Ctor = this.constructor as typeof Socket;
+    return [new Ctor(this.family, this.type, this.protocol, r.fd), r.address];
   }
 
   /** Connects: `true` once connected, `false` while a non-blocking connect is in progress. @see connect(2) */
@@ -320,7 +322,8 @@ export class Socket {
       const fd = this.#async('accept', signal);
       const r = raw.accept(fd, SOCK_NONBLOCK);
       if (r !== null) {
-        const sock = new Socket(this.family, this.type | SOCK_NONBLOCK, this.protocol, r.fd);
+        const Ctor = this.constructor as typeof Socket;
+        const sock = new Ctor(this.family, this.type | SOCK_NONBLOCK, this.protocol, r.fd);
         if (SOCK_NONBLOCK === 0) sock.setBlocking(false);
         return [sock, r.address];
       }

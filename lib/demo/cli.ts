@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+/**
+ * sockfd-demo: the tutorial's demo server and client on sockfd.
+ *
+ *   sockfd-demo server [--io MODEL] [--host 127.0.0.1] [--port 9999] [--backlog 5] [--delay ms] [--trace] [--workers N]
+ *   sockfd-demo client [--host 127.0.0.1] [--port 9999]
+ *
+ * MODEL: blocking, threads, nonblocking, select, poll, epoll, async, sigio (default: epoll on Linux, else poll).
+ */
+import { parseArgs } from 'node:util';
+import { hasEpoll } from '../epoll';
+import { runClient } from './client';
+import { log, setTrace } from './log';
+import { DEFAULTS, type ServerOptions } from './protocol';
+import type { Running } from './server';
+import { serveOnWorkers } from './workers';
+
+export const MODELS = ['blocking', 'threads', 'nonblocking', 'select', 'poll', 'epoll', 'async', 'sigio'] as const;
+export type Model = (typeof MODELS)[number];
+
+const USAGE = `usage:
+  sockfd-demo server [--io MODEL] [--host HOST] [--port PORT] [--backlog N] [--delay MS] [--trace] [--workers N]
+  sockfd-demo client [--host HOST] [--port PORT]
+MODEL: ${MODELS.join(', ')} (default: ${hasEpoll ? 'epoll' : 'poll'})`;
+
+function fail(message: string): never {
+  process.stderr.write(`sockfd-demo: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+function int(value: string | undefined, name: string, dflt: number, min: number, max: number): number {
+  if (value === undefined) return dflt;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) fail(`--${name} must be an integer from ${min} to ${max}, not ${JSON.stringify(value)}`);
+  return n;
+}
+
+async function startServer(model: Model, opts: ServerOptions): Promise<Running | undefined> {
+  if (opts.workers > 1) {
+    if (model !== 'epoll' && model !== 'poll') fail('--workers is for the epoll and poll models');
+    return serveOnWorkers(model, opts);
+  }
+  // Each model is loaded only when chosen.
+  switch (model) {
+    case 'blocking': return (await import('./models/blocking')).serve(opts);
+    case 'threads': return (await import('./models/threads')).serve(opts);
+    case 'nonblocking': return (await import('./models/nonblocking')).serve(opts);
+    case 'select': return (await import('./models/select')).serve(opts);
+    case 'poll': return (await import('./models/poll')).serve(opts);
+    case 'epoll': return (await import('./models/epoll')).serve(opts);
+    case 'async': return (await import('./models/async')).serve(opts);
+    case 'sigio': return (await import('./models/sigio')).serve(opts);
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        io: { type: 'string' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        backlog: { type: 'string' },
+        delay: { type: 'string' },
+        workers: { type: 'string' },
+        trace: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const command = positionals[0] ?? 'server';
+  const host = values.host ?? DEFAULTS.host;
+  const port = int(values.port, 'port', DEFAULTS.port, 0, 65535);
+  if (command === 'client') return runClient(host, port);
+  if (command !== 'server') fail(`unknown command ${JSON.stringify(command)}`);
+  const model = (values.io ?? (hasEpoll ? 'epoll' : 'poll')) as Model;
+  if (!MODELS.includes(model)) fail(`unknown --io ${JSON.stringify(model)}`);
+  const opts: ServerOptions = {
+    host,
+    port,
+    backlog: int(values.backlog, 'backlog', DEFAULTS.backlog, 0, 65535),
+    delay: int(values.delay, 'delay', DEFAULTS.delay, 0, 3600_000),
+    trace: values.trace ?? false,
+    workers: int(values.workers, 'workers', DEFAULTS.workers, 1, 256),
+  };
+  setTrace(opts.trace);
+  let running: Running | undefined;
+  try {
+    running = await startServer(model, opts);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    process.stderr.write(`sockfd-demo: cannot start the ${model} server on ${host}:${port}: ${e.message}\n`);
+    return 1;
+  }
+  if (running === undefined) return 0; // the blocking model never returns
+  const stopper = running;
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    // Give up waiting after a second at most: Ctrl-C must stop every model within one.
+    setTimeout(() => process.exit(0), 900).unref();
+    void stopper.stop().then(() => {
+      log(`Server stopped (${signal})`);
+      process.exit(0);
+    });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  return -1; // keep running
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (code >= 0) process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`sockfd-demo: ${(err as Error).stack ?? err}\n`);
+      process.exit(1);
+    },
+  );
+}

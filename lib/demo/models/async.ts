@@ -1,0 +1,59 @@
+/**
+ * `--io async`: the event-loop model (the tutorial's asyncio). One async function per client, written like
+ * blocking code; each `await` hands the thread back to Node's event loop, which wakes the function when its
+ * socket is ready (a uv_poll watcher, epoll underneath).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Socket } from '../../socket';
+import type { Address } from '../../address';
+import { MESSAGE_SIZE, WELCOME, answer, isExit, peerName, type ServerOptions } from '../protocol';
+import { log } from '../log';
+import { openServer, type Running } from '../server';
+
+async function handle(conn: Socket, addr: Address, delay: number, signal: AbortSignal): Promise<void> {
+  const peer = peerName(addr);
+  try {
+    await conn.sendAllAsync(WELCOME, { signal });
+    log(`Connected with ${peer}`);
+    for (;;) {
+      const data = await conn.recvAsync(MESSAGE_SIZE, { signal });
+      if (delay > 0) await sleep(delay, undefined, { signal }); // asyncio.sleep: the others go on meanwhile
+      if (data.length === 0 || isExit(data)) break;
+      await conn.sendAllAsync(answer(), { signal });
+    }
+  } catch (err) {
+    if (!signal.aborted) log(`Connection from ${peer}: ${(err as Error).message}`);
+  } finally {
+    conn.close();
+    log(`Connection from ${peer} closed\n`);
+  }
+}
+
+export function serve(opts: ServerOptions): Running {
+  const server = openServer(opts, 'async', { nonblocking: true });
+  const abort = new AbortController();
+  const clients = new Set<Promise<void>>();
+  const accepting = (async () => {
+    for (;;) {
+      let accepted;
+      try {
+        accepted = await server.acceptAsync({ signal: abort.signal });
+      } catch (err) {
+        if (abort.signal.aborted) return;
+        log(`accept failed: ${(err as Error).message}`);
+        continue;
+      }
+      const client = handle(accepted[0], accepted[1], opts.delay, abort.signal);
+      clients.add(client);
+      void client.finally(() => clients.delete(client));
+    }
+  })();
+  return {
+    async stop() {
+      abort.abort();
+      await accepting;
+      server.close();
+      await Promise.all(clients);
+    },
+  };
+}

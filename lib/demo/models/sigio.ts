@@ -1,0 +1,63 @@
+/**
+ * `--io sigio`: signal-driven I/O, the fourth of the tutorial's five I/O models. Each socket is put in
+ * O_ASYNC mode with this process as its owner (F_SETOWN), so the kernel sends SIGIO when it becomes readable
+ * or writable; the handler (run on Node's event loop) then serves every socket until it would block.
+ * Signals do not queue: one SIGIO can stand for many events, so every handler run sweeps all sockets.
+ */
+import { F_GETFL, F_SETFL, F_SETOWN, O_ASYNC } from '../../constants';
+import { fcntl } from '../../raw';
+import type { Socket } from '../../socket';
+import { Connection } from '../connection';
+import { log } from '../log';
+import type { ServerOptions } from '../protocol';
+import { openServer, type Running } from '../server';
+
+/** fcntl(F_SETOWN, pid) and O_ASYNC: "send me SIGIO when this fd is ready". */
+function signalDriven(sock: Socket): void {
+  const fd = sock.fileno();
+  fcntl(fd, F_SETOWN, process.pid);
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_ASYNC);
+}
+
+export function serve(opts: ServerOptions): Running {
+  let clients: Connection[] = [];
+  const sweep = (): void => {
+    for (;;) {
+      let accepted;
+      try {
+        accepted = server.accept();
+      } catch (err) {
+        log(`accept failed: ${(err as Error).message}`);
+        break;
+      }
+      if (accepted === null) break;
+      accepted[0].setBlocking(false);
+      signalDriven(accepted[0]);
+      clients.push(new Connection(accepted[0], accepted[1], opts.delay, sweep));
+    }
+    for (const c of clients) {
+      c.onReadable(true); // drain: the next SIGIO comes only for new data
+      c.onWritable();
+    }
+    if (clients.some((c) => c.done)) {
+      clients = clients.filter((c) => {
+        if (c.done) c.close();
+        return !c.done;
+      });
+    }
+  };
+  process.on('SIGIO', sweep); // before any socket can raise it: SIGIO's default action ends the process
+  const server = openServer(opts, 'sigio', { nonblocking: true });
+  signalDriven(server);
+  sweep(); // anything that came before O_ASYNC was set
+  // A signal handler does not keep Node running; the server has nothing else on the event loop.
+  const keepAlive = setInterval(() => {}, 0x7fffffff);
+  return {
+    async stop() {
+      clearInterval(keepAlive);
+      process.off('SIGIO', sweep);
+      for (const c of clients) c.close();
+      server.close();
+    },
+  };
+}

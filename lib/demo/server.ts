@@ -1,0 +1,40 @@
+/** What the server models share: the listening socket, and the handle the CLI stops them with. */
+import { Socket } from '../socket';
+import { AF_INET, AF_INET6, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_REUSEPORT } from '../constants';
+import { isIP } from 'node:net';
+import { log, isTracing } from './log';
+import { TracedSocket } from './trace';
+import type { ServerOptions } from './protocol';
+
+/** A running server: stop() closes its sockets and resolves when it has. */
+export interface Running {
+  stop(): Promise<void>;
+}
+
+/** The Socket class to use: one that prints its system calls under --trace. */
+export function socketClass(): typeof Socket {
+  return isTracing() ? TracedSocket : Socket;
+}
+
+/**
+ * socket(), bind(), listen(), as the tutorial's server does. SO_REUSEADDR (which the tutorial lacks) lets the
+ * server restart at once on a port whose old connections are still in TIME_WAIT; SO_REUSEPORT lets several
+ * threads each listen on the same port (--workers).
+ */
+export function openServer(opts: ServerOptions, model: string, { nonblocking = false, reusePort = false } = {}): Socket {
+  const S = socketClass();
+  const s = new S(isIP(opts.host) === 6 ? AF_INET6 : AF_INET, SOCK_STREAM);
+  try {
+    s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+    if (reusePort) s.setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
+    s.bind({ address: opts.host, port: opts.port });
+    s.listen(opts.backlog);
+    if (nonblocking) s.setBlocking(false);
+  } catch (err) {
+    s.close();
+    throw err;
+  }
+  const { port } = s.getsockname() as { port: number };
+  if (!reusePort || opts.port === 0) log(`Waiting for connection on ${opts.host}:${port} (${model})...`);
+  return s;
+}
