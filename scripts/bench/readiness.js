@@ -13,9 +13,15 @@ const s = require('../..');
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const jsonOut = args.includes('--json') ? args[args.indexOf('--json') + 1] : null;
-const SIZES = quick ? [1, 100, 1000] : [1, 10, 100, 1000, 10000];
-const REPEATS = quick ? 3 : 7;
-const BUDGET_NS = quick ? 3e7 : 1.5e8; // per repeat
+let SIZES;
+let REPEATS;
+let BUDGET_NS; // per repeat
+function configure(q) {
+  SIZES = q ? [1, 100, 1000] : [1, 10, 100, 1000, 10000];
+  REPEATS = q ? 3 : 7;
+  BUDGET_NS = q ? 3e7 : 1.5e8;
+}
+configure(quick);
 
 function compileC() {
   const out = path.join(os.tmpdir(), `sockfd-readiness-${process.pid}`);
@@ -98,7 +104,9 @@ function fmt(ns) {
   return ns >= 1e4 ? `${(ns / 1e3).toFixed(1)} us` : `${ns.toFixed(0)} ns`;
 }
 
-function main() {
+/** Measures every call at every N; returns the rows. */
+function run({ quick: q = quick, progress = (m) => process.stderr.write(`\r${m}        `) } = {}) {
+  configure(q);
   const bin = compileC();
   const rows = [];
   const calls = ['select', 'poll', 'epoll'];
@@ -106,7 +114,7 @@ function main() {
   let done = 0;
   for (const n of SIZES) {
     for (const call of calls) {
-      process.stderr.write(`\rreadiness: ${call} N=${n} (${++done}/${total})        `);
+      progress(`readiness: ${call} N=${n} (${++done}/${total})`);
       const c1 = runC(bin, call, n, false);
       const c = runC(bin, call, n, true);
       const js = measure(call, n);
@@ -122,9 +130,13 @@ function main() {
       });
     }
   }
-  process.stderr.write('\r' + ' '.repeat(60) + '\r');
   fs.rmSync(bin, { force: true });
-  console.log(`Readiness calls, N watched fds, one ready, timeout 0 (best of ${REPEATS}); ${os.cpus().length} x ${os.cpus()[0].model}`);
+  return rows;
+}
+
+/** Prints the table of run()'s rows. */
+function print(rows) {
+  console.log(`Readiness calls, N watched fds, one ready, timeout 0 (best of ${REPEATS} runs); raw = the plain call, selector = the selectors' select()`);
   console.log('C = the same calls from C with an idle second thread (as in any Node process); C1 = single-threaded C');
   console.log('call    N      C1         C          raw          raw/C   selector     sel/C   sel-C    sel/C1');
   for (const r of rows) {
@@ -134,13 +146,18 @@ function main() {
     }
     console.log(`${r.call.padEnd(7)} ${String(r.n).padEnd(6)} ${fmt(r.cSingleThread).padEnd(10)} ${fmt(r.c).padEnd(10)} ${fmt(r.raw).padEnd(12)} ${r.ratioRaw.toFixed(2).padEnd(7)} ${fmt(r.selector).padEnd(12)} ${r.ratioSelector.toFixed(2).padEnd(7)} ${fmt(r.selector - r.c).padEnd(8)} ${r.ratioSelectorSingleThread.toFixed(2)}`);
   }
+}
+
+function main() {
+  const rows = run();
+  process.stderr.write('\n');
+  print(rows);
   if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ machine: machine(), rows }, null, 2));
-  return rows;
 }
 
 function machine() {
   return { cpus: os.cpus().length, model: os.cpus()[0].model, kernel: os.release(), node: process.version, date: new Date().toISOString() };
 }
 
-module.exports = { main, machine };
+module.exports = { run, print, machine };
 if (require.main === module) main();

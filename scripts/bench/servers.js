@@ -1,0 +1,140 @@
+// The demo server benchmark: each concurrent model of sockfd's demo server, a node:net twin and a C epoll
+// reference, driven by a C load generator (lock-step clients) at 10, 100 and 1000 connections. Reports
+// messages per second and the server's own CPU time per message (user + system, from /proc), and the
+// epoll server's resident memory per idle connection. Used by scripts/bench/index.js.
+'use strict';
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..', '..');
+const MODELS = ['threads', 'nonblocking', 'select', 'poll', 'epoll', 'async', 'sigio'];
+
+function compile(name, tmp) {
+  const out = path.join(tmp, name);
+  execFileSync(process.env.CC || 'cc', ['-O2', '-o', out, path.join(__dirname, `${name}.c`)], { stdio: 'inherit' });
+  return out;
+}
+
+/** Starts a server and resolves with { proc, port } once it prints its port. */
+function startServer(kind, bins) {
+  let cmd;
+  let args;
+  if (kind === 'C') [cmd, args] = [bins.ref, ['0']];
+  else if (kind === 'node:net') [cmd, args] = [process.execPath, [path.join(__dirname, 'net-server.js'), '0']];
+  else [cmd, args] = [process.execPath, [path.join(root, 'dist', 'demo', 'cli.js'), 'server', '--io', kind, '--port', '0', '--backlog', '4096']];
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${kind}: no port after 10 s: ${out} ${err}`)), 10000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening (\d+)|on [\d.]+:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        proc.stdout.removeAllListeners('data');
+        proc.stdout.resume(); // keep draining the per-connection log lines
+        resolve({ proc, port: Number(m[1] || m[2]) });
+      }
+    });
+    proc.stderr.on('data', (d) => (err += d));
+    proc.on('exit', (code) => reject(new Error(`${kind} exited (${code}): ${err}`)));
+  });
+}
+
+function stopServer(proc) {
+  return new Promise((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+    proc.removeAllListeners('exit');
+    proc.on('exit', resolve);
+    proc.kill('SIGTERM');
+    setTimeout(() => proc.kill('SIGKILL'), 3000).unref();
+  });
+}
+
+function runLoadgen(bin, port, conns, warmupMs, measureMs, pid) {
+  const out = execFileSync(bin, ['127.0.0.1', String(port), String(conns), String(warmupMs), String(measureMs), String(pid)], {
+    encoding: 'utf8',
+    timeout: 120000,
+  });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+function rssKiB(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Resident memory of a server before and after `conns` idle connections. */
+async function memory(kind, bins, conns) {
+  const { proc, port } = await startServer(kind, bins);
+  try {
+    await sleep(300);
+    const before = rssKiB(proc.pid);
+    const gen = spawn(bins.loadgen, ['127.0.0.1', String(port), String(conns), '0', '0', String(proc.pid), 'idle'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = await new Promise((resolve, reject) => {
+      let out = '';
+      gen.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]));
+      });
+      gen.on('exit', (code) => reject(new Error(`idle loadgen exited ${code}`)));
+    });
+    await sleep(500);
+    const after = rssKiB(proc.pid);
+    gen.removeAllListeners('exit');
+    gen.kill('SIGKILL');
+    return { server: kind, connections: conns, welcomed: line.welcomed, rssBeforeKiB: before, rssAfterKiB: after, bytesPerConnection: ((after - before) * 1024) / line.welcomed };
+  } finally {
+    await stopServer(proc);
+  }
+}
+
+async function run({ quick, tmp, progress }) {
+  const bins = { loadgen: compile('loadgen', tmp), ref: compile('ref-server', tmp) };
+  const connCounts = quick ? [10, 100] : [10, 100, 1000];
+  const warmupMs = quick ? 300 : 1000;
+  const measureMs = quick ? 700 : 3000;
+  const servers = ['C', 'node:net', ...MODELS];
+  const rows = [];
+  const total = connCounts.length * servers.length;
+  let done = 0;
+  for (const conns of connCounts) {
+    for (const kind of servers) {
+      progress(`servers: ${kind} with ${conns} connections (${++done}/${total})`);
+      if (kind === 'threads' && conns > 100) {
+        rows.push({ server: kind, connections: conns, skipped: 'one worker thread (a whole V8 isolate, ~10 MB) per connection: 1000 would need ~10 GB' });
+        continue;
+      }
+      let started;
+      try {
+        started = await startServer(kind, bins);
+        const r = runLoadgen(bins.loadgen, started.port, conns, warmupMs, measureMs, started.proc.pid);
+        rows.push({
+          server: kind, connections: conns, welcomed: r.welcomed, refused: r.refused, errors: r.errors, messages: r.messages,
+          seconds: r.seconds, messagesPerSecond: r.messages / r.seconds, cpuSeconds: r.serverCpuSeconds,
+          cpuPerMessageUs: (r.serverCpuSeconds * 1e6) / r.messages,
+        });
+      } catch (err) {
+        rows.push({ server: kind, connections: conns, error: String(err.message || err) });
+      } finally {
+        if (started) await stopServer(started.proc);
+      }
+    }
+  }
+  for (const row of rows) {
+    const c = rows.find((r) => r.server === 'C' && r.connections === row.connections);
+    if (c && row.messagesPerSecond && c.messagesPerSecond) {
+      row.throughputVsC = row.messagesPerSecond / c.messagesPerSecond;
+      row.cpuVsC = row.cpuPerMessageUs / c.cpuPerMessageUs;
+    }
+  }
+  progress(`memory: epoll server with ${quick ? 1000 : 10000} idle connections`);
+  const mem = await memory('epoll', bins, quick ? 1000 : 10000);
+  return { rows, memory: mem, windowMs: measureMs };
+}
+
+module.exports = { run, MODELS };
