@@ -285,29 +285,40 @@ export class Socket {
     });
   }
 
-  /** Points the watcher at what the waiters need: read, write, both, or nothing (paused). */
+  /**
+   * Makes the watcher cover what the waiters need. Interest is added at once and dropped lazily (in
+   * #onReady, when the fd is ready and nobody waits for it): a server that reads, answers and reads again
+   * keeps one epoll registration instead of changing it twice per message.
+   */
   #interest(): void {
-    const events = (this.#readers.length > 0 ? WATCH_READ : 0) | (this.#writers.length > 0 ? WATCH_WRITE : 0);
+    const needed = (this.#readers.length > 0 ? WATCH_READ : 0) | (this.#writers.length > 0 ? WATCH_WRITE : 0);
     if (this.#watcher === null) {
-      if (events === 0 || this.#fd < 0) return;
-      this.#watcher = new Watcher(this.#fd, events, (err, ready) => this.#onReady(err, ready));
-    } else if (this.#watcher.events !== events) {
-      this.#watcher.update(events);
+      if (needed === 0 || this.#fd < 0) return;
+      this.#watcher = new Watcher(this.#fd, needed, (err, ready) => this.#onReady(err, ready));
+    } else if ((this.#watcher.events & needed) !== needed) {
+      this.#watcher.update(this.#watcher.events | needed);
     }
   }
 
   #onReady(err: Error | null, ready: number): void {
-    let woken: Waiter[];
+    const watcher = this.#watcher!;
     if (err !== null) {
-      woken = [...this.#readers.splice(0), ...this.#writers.splice(0)];
-      this.#interest();
-      for (const w of woken) w.reject(err);
+      const failed = [...this.#readers.splice(0), ...this.#writers.splice(0)];
+      watcher.update(0);
+      for (const w of failed) w.reject(err);
       return;
     }
-    woken = [];
-    if ((ready & WATCH_READ) !== 0) woken.push(...this.#readers.splice(0));
-    if ((ready & WATCH_WRITE) !== 0) woken.push(...this.#writers.splice(0));
-    this.#interest();
+    const woken: Waiter[] = [];
+    let events = watcher.events;
+    if ((ready & WATCH_READ) !== 0) {
+      if (this.#readers.length > 0) woken.push(...this.#readers.splice(0));
+      else events &= ~WATCH_READ; // ready, and nobody is waiting to read: stop asking
+    }
+    if ((ready & WATCH_WRITE) !== 0) {
+      if (this.#writers.length > 0) woken.push(...this.#writers.splice(0));
+      else events &= ~WATCH_WRITE;
+    }
+    if (events !== watcher.events) watcher.update(events);
     // Each woken call retries its system call; one that meets would-block again waits again.
     for (const w of woken) w.resolve();
   }
