@@ -11,6 +11,45 @@ const readiness = require('./readiness');
 const servers = require('./servers');
 const { readinessChart, cpuChart } = require('./svg');
 
+function fmtNs(ns) {
+  return ns >= 1e4 ? `${(ns / 1e3).toFixed(1)} us` : `${ns.toFixed(0)} ns`;
+}
+
+/** The results as the Markdown page the README links to. */
+function markdown(results, machineLine) {
+  const lines = [
+    '# Benchmark results',
+    '',
+    `Written by \`npm run bench${results.quick ? ' -- --quick' : ''}\` on ${results.machine.date.slice(0, 10)}; machine: ${machineLine}.`,
+    'These machines are shared and noisy: compare the ratios of one run, not absolute times across runs.',
+    '',
+    '## Readiness calls (N watched fds, one ready, timeout 0)',
+    '',
+    'C1: the same calls from single-threaded C. C: from C with an idle second thread, as in any Node process (the',
+    'reference for the ratios). raw: `select()`/`poll()`/`epollWaitInto()`. selector: the selectors\' `select(0)`.',
+    '',
+    '| call | N | C1 | C | raw | raw/C | selector | selector/C | selector - C |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of results.readiness) {
+    if (r.refused) lines.push(`| ${r.call} | ${r.n} | refused: fd >= FD_SETSIZE | | | | | | |`);
+    else lines.push(`| ${r.call} | ${r.n} | ${fmtNs(r.cSingleThread)} | ${fmtNs(r.c)} | ${fmtNs(r.raw)} | ${r.ratioRaw.toFixed(2)} | ${fmtNs(r.selector)} | ${r.ratioSelector.toFixed(2)} | ${fmtNs(r.selector - r.c)} |`);
+  }
+  const srv = results.servers;
+  lines.push('', `## The demo server (lock-step clients from a C load generator, ${srv.windowMs / 1000} s per run)`, '',
+    'CPU: the server process\'s user + system time per answered message.', '',
+    '| connections | server | messages/s | vs C | CPU per message | vs C |', '|---|---|---|---|---|---|');
+  for (const r of srv.rows) {
+    if (r.skipped) lines.push(`| ${r.connections} | ${r.server} | skipped: ${r.skipped} | | | |`);
+    else if (r.error) lines.push(`| ${r.connections} | ${r.server} | error: ${r.error.split('\n')[0]} | | | |`);
+    else lines.push(`| ${r.connections} | ${r.server} | ${r.messagesPerSecond.toFixed(0)}${r.refused ? ` (${r.refused} refused)` : ''} | ${(r.throughputVsC ?? 0).toFixed(2)} | ${r.cpuPerMessageUs.toFixed(2)} us | ${(r.cpuVsC ?? 0).toFixed(2)} |`);
+  }
+  const m = srv.memory;
+  lines.push('', '## Memory', '', `The epoll server with ${m.welcomed} idle connections: resident memory ${m.rssBeforeKiB} KiB before,`,
+    `${m.rssAfterKiB} KiB after: ${m.bytesPerConnection.toFixed(0)} bytes per connection.`, '');
+  return lines.join('\n');
+}
+
 async function main() {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
@@ -49,7 +88,8 @@ async function main() {
     fs.writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     fs.writeFileSync(path.join(outDir, 'readiness.svg'), readinessChart(ready, machineLine));
     fs.writeFileSync(path.join(outDir, 'server-cpu.svg'), cpuChart(srv.rows, 100, machineLine));
-    console.log(`\nWrote ${path.relative(process.cwd(), outDir) || '.'}/results.json, readiness.svg, server-cpu.svg`);
+    fs.writeFileSync(path.join(outDir, 'RESULTS.md'), markdown(results, machineLine));
+    console.log(`\nWrote ${path.relative(process.cwd(), outDir) || '.'}/results.json, RESULTS.md, readiness.svg, server-cpu.svg`);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
