@@ -23,8 +23,8 @@ export interface NativeBinding {
   fcntl(fd: number, cmd: number, arg?: number): number;
   recv(fd: number, size: number, flags: number): Buffer | null;
   recvInto(fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number): number | null;
-  recvfrom(fd: number, size: number, flags: number): { data: Buffer; address: NativeAddress } | null;
-  recvfromInto(fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number): { bytes: number; address: NativeAddress } | null;
+  recvfrom(fd: number, size: number, flags: number): { data: Buffer; address: NativeAddress | null } | null;
+  recvfromInto(fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number): { bytes: number; address: NativeAddress | null } | null;
   send(fd: number, data: ArrayBufferView | string, flags: number): number | null;
   sendto(fd: number, data: ArrayBufferView | string, flags: number, family: number, address: string, port: number, flowinfo: number, scopeId: number): number | null;
   select(r: Int32Array, w: Int32Array, x: Int32Array, timeout: number): [number[], number[], number[]];

@@ -26,7 +26,8 @@ export interface Accepted {
 /** What {@link recvfrom} returns. */
 export interface Datagram {
   data: Buffer;
-  address: Address;
+  /** The sender, or `null` when the kernel reports none (a connected TCP socket: ask {@link getpeername}). */
+  address: Address | null;
 }
 
 function setCloexecIfNeeded(fd: number): number {
@@ -161,10 +162,10 @@ export function recvfrom(fd: number, size: number, flags = 0): Datagram | null {
  * `recvfrom` into the caller's memory: `{ bytes, address }`, or `null` when it would block.
  * @see recvfrom(2)
  */
-export function recvfromInto(fd: number, buffer: BytesLike, offset?: number, length?: number, flags = 0): { bytes: number; address: Address } | null {
+export function recvfromInto(fd: number, buffer: BytesLike, offset?: number, length?: number, flags = 0): { bytes: number; address: Address | null } | null {
   checkFd(fd);
   const [b, off, len] = checkWindow(buffer, offset, length);
-  return native.recvfromInto(fd, b as ArrayBufferView, off, len, optInt32(flags, 'flags', 0)) as { bytes: number; address: Address } | null;
+  return native.recvfromInto(fd, b as ArrayBufferView, off, len, optInt32(flags, 'flags', 0)) as { bytes: number; address: Address | null } | null;
 }
 
 /**
@@ -202,6 +203,7 @@ function waitWritable(fd: number): void {
 function asBytes(data: Data): Uint8Array {
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (byteLengthOf(data) === 0) return new Uint8Array(0); // empty, or a view of a detached buffer
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
@@ -417,7 +419,9 @@ export type ResolvedAddress = { family: 'IPv4' | 'IPv6'; address: string; port: 
 
 /**
  * Resolves a host name (and port or service name) to addresses, in the resolver's order. Blocks while the
- * resolver works, as Python's does. Failures are Node-style: `ENOTFOUND` for an unknown name.
+ * resolver works, as Python's does. Failures are Node-style errors named as libuv names them, so that
+ * `util.getSystemErrorName(err.errno) === err.code`: `EAI_NONAME` for an unknown name (which Node's dns module
+ * renames `ENOTFOUND`), `EAI_AGAIN` when no name server answers.
  * @see getaddrinfo(3)
  */
 export function getaddrinfo(host: string | null, port?: number | string | null, options: GetAddrInfoOptions = {}): ResolvedAddress[] {

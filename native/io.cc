@@ -68,6 +68,14 @@ Napi::Value RecvBuffer(const Napi::CallbackInfo& info, const char* syscall, sock
 // recv(fd, size, flags) -> Buffer (empty at end of stream) | null
 Napi::Value Recv(const Napi::CallbackInfo& info) { return RecvBuffer(info, "recv", nullptr, nullptr); }
 
+// The sender's address as recvfrom reported it, or null when the kernel filled in none: a connection-oriented
+// socket such as TCP reports no source address (CPython's recvfrom gives None there too). No getpeername behind
+// the caller's back: one system call per native function; a caller who wants the peer asks getpeername.
+Napi::Value SenderToJs(Napi::Env env, const sockaddr_storage& from, socklen_t fromlen) {
+  if (fromlen == 0) return env.Null();
+  return AddressToJs(env, from, fromlen);
+}
+
 // recvfrom(fd, size, flags) -> { data, address } | null
 Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
   sockaddr_storage from;
@@ -76,7 +84,7 @@ Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
   if (data.IsNull()) return data;
   Napi::Object out = Napi::Object::New(info.Env());
   out.Set("data", data);
-  out.Set("address", AddressToJs(info.Env(), from, fromlen));
+  out.Set("address", SenderToJs(info.Env(), from, fromlen));
   return out;
 }
 
@@ -119,7 +127,7 @@ Napi::Value RecvFromInto(const Napi::CallbackInfo& info) {
   }
   Napi::Object out = Napi::Object::New(env);
   out.Set("bytes", Napi::Number::New(env, static_cast<double>(n)));
-  out.Set("address", AddressToJs(env, from, fromlen));
+  out.Set("address", SenderToJs(env, from, fromlen));
   return out;
 }
 
