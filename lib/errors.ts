@@ -153,5 +153,9 @@ export function checkData(value: unknown, name = 'data'): Data {
 
 /** The byte length of a view or buffer, 0 when detached. */
 export function byteLengthOf(value: BytesLike): number {
-  return value.byteLength;
+  try {
+    return value.byteLength;
+  } catch {
+    return 0; // a DataView over a detached buffer throws where a TypedArray says 0
+  }
 }

@@ -30,6 +30,8 @@ export class Watcher {
 
   /** @internal Use {@link watch}. */
   constructor(fd: number, events: number, callback: WatchCallback) {
+    // The addon only sees the wrapper below: a non-function callback would be an uncaught TypeError on the loop.
+    if (typeof callback !== 'function') throw invalidArgType('callback', 'of type function', callback);
     this.fd = fd;
     this.#events = events;
     this.#native = new native.Watcher(fd, events, (err, ready) => callback.call(this, err, ready));

@@ -12,8 +12,8 @@
 namespace sockfd {
 namespace {
 
-// Resolver failures as Node's dns module reports them: EAI_NONAME is 'ENOTFOUND' (UV_EAI_NONAME), and so on,
-// so that util.getSystemErrorName(err.errno) gives err.code back.
+// Resolver failures as libuv numbers and names them: EAI_NONAME is UV_EAI_NONAME, code 'EAI_NONAME' (Node's dns
+// module renames that one 'ENOTFOUND'), and so on, so that util.getSystemErrorName(err.errno) gives err.code back.
 int TranslateEai(int rc) {
   switch (rc) {
 #ifdef EAI_ADDRFAMILY

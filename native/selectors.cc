@@ -61,6 +61,34 @@ class Registry {
   }
 };
 
+// `size` is an accessor, and Node-API gives accessors no V8 signature (methods have one): read through another
+// object (PollSet's getter on a SelectSet or a Watcher) node-addon-api's wrapper would reinterpret that object's
+// memory as this class. So each instance carries a type tag, checked before the unwrap.
+constexpr napi_type_tag kPollSetTag = {0x5c0cdf0d1a7e4b21ULL, 0x9d3f6a8e2b714c55ULL};
+constexpr napi_type_tag kSelectSetTag = {0x5c0cdf0d1a7e4b21ULL, 0x9d3f6a8e2b714c56ULL};
+
+template <typename T, const napi_type_tag* Tag>
+napi_value SizeGetter(napi_env env, napi_callback_info cbinfo) {
+  napi_value self = nullptr;
+  bool tagged = false;
+  void* wrapped = nullptr;
+  if (napi_get_cb_info(env, cbinfo, nullptr, nullptr, &self, nullptr) != napi_ok ||
+      napi_check_object_type_tag(env, self, Tag, &tagged) != napi_ok || !tagged ||
+      napi_unwrap(env, self, &wrapped) != napi_ok || wrapped == nullptr) {
+    napi_throw_type_error(env, nullptr, "Illegal invocation");
+    return nullptr;
+  }
+  napi_value out = nullptr;
+  napi_create_double(env, static_cast<double>(static_cast<T*>(wrapped)->Count()), &out);
+  return out;
+}
+
+template <typename T, const napi_type_tag* Tag>
+Napi::ClassPropertyDescriptor<T> SizeAccessor() {
+  return Napi::ClassPropertyDescriptor<T>(
+      napi_property_descriptor{"size", nullptr, nullptr, SizeGetter<T, Tag>, nullptr, nullptr, napi_default, nullptr});
+}
+
 // ---- PollSet: a pollfd array kept between calls --------------------------------------------------------
 
 int PollFdOf(const pollfd& p) { return p.fd; }
@@ -75,9 +103,12 @@ class PollSet : public Napi::ObjectWrap<PollSet> {
     return DefineClass(env, "PollSet",
                        {InstanceMethod<&PollSet::Add>("add"), InstanceMethod<&PollSet::Modify>("modify"),
                         InstanceMethod<&PollSet::Remove>("remove"), InstanceMethod<&PollSet::Wait>("wait"),
-                        InstanceAccessor<&PollSet::Size>("size")});
+                        SizeAccessor<PollSet, &kPollSetTag>()});
   }
-  explicit PollSet(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PollSet>(info) {}
+  explicit PollSet(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PollSet>(info) {
+    info.This().As<Napi::Object>().TypeTag(&kPollSetTag);
+  }
+  size_t Count() const { return reg_.entries.size(); }
 
  private:
   Registry<pollfd> reg_;
@@ -100,7 +131,6 @@ class PollSet : public Napi::ObjectWrap<PollSet> {
   Napi::Value Remove(const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), reg_.Remove(FdArg(info), PollFdOf));
   }
-  Napi::Value Size(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), reg_.entries.size()); }
 
   // wait(out: Int32Array, timeoutMs) -> n; out[2k] = fd, out[2k+1] = EVENT_READ | EVENT_WRITE
   Napi::Value Wait(const Napi::CallbackInfo& info) {
@@ -148,12 +178,14 @@ class SelectSet : public Napi::ObjectWrap<SelectSet> {
     return DefineClass(env, "SelectSet",
                        {InstanceMethod<&SelectSet::Add>("add"), InstanceMethod<&SelectSet::Modify>("modify"),
                         InstanceMethod<&SelectSet::Remove>("remove"), InstanceMethod<&SelectSet::Wait>("wait"),
-                        InstanceAccessor<&SelectSet::Size>("size")});
+                        SizeAccessor<SelectSet, &kSelectSetTag>()});
   }
   explicit SelectSet(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SelectSet>(info) {
+    info.This().As<Napi::Object>().TypeTag(&kSelectSetTag);
     FD_ZERO(&read_);
     FD_ZERO(&write_);
   }
+  size_t Count() const { return reg_.entries.size(); }
 
  private:
   Registry<SelectEntry> reg_;
@@ -204,7 +236,6 @@ class SelectSet : public Napi::ObjectWrap<SelectSet> {
     }
     return Napi::Boolean::New(info.Env(), true);
   }
-  Napi::Value Size(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), reg_.entries.size()); }
 
   // wait(out: Int32Array, timeoutMs) -> n; out[2k] = fd, out[2k+1] = EVENT_READ | EVENT_WRITE
   Napi::Value Wait(const Napi::CallbackInfo& info) {

@@ -11,6 +11,9 @@
 //   loop closes with nothing left on it.
 #include <fcntl.h>
 #include <uv.h>
+#ifdef __linux__
+#include <sys/epoll.h>
+#endif
 
 #include <memory>
 #include <unordered_map>
@@ -69,6 +72,25 @@ void CloseHandle(Handle* handle) {
 
 void OnTeardown(napi_async_cleanup_hook_handle hook, void* arg);
 
+// uv_poll_start that cannot abort the process. libuv adds the fd to its epoll set only at the next loop
+// iteration, and calls abort() if that epoll_ctl fails with anything but EEXIST. uv_poll_init checked the fd
+// once, but what was fine then may not be now: an epoll fd nested deeper since (ELOOP), say. So add it here,
+// at once, where a failure is an error for the caller; libuv's own add then meets EEXIST and modifies the entry.
+int PollStart(uv_poll_t* poll, int fd, int events, uv_poll_cb cb) {
+  int rc = uv_poll_start(poll, events, cb);
+  if (rc < 0 || events == 0) return rc;
+#ifdef __linux__
+  epoll_event e{};
+  e.data.fd = fd;
+  if (::epoll_ctl(uv_backend_fd(poll->loop), EPOLL_CTL_ADD, fd, &e) < 0 && errno != EEXIST) {
+    int err = errno;
+    uv_poll_stop(poll);
+    return -err;
+  }
+#endif
+  return rc;
+}
+
 class Watcher : public Napi::ObjectWrap<Watcher> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -121,6 +143,9 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     Handle* h = handle_;
     handle_ = nullptr;
     CloseHandle(h);
+    // As stop() does: the callback usually closes over the JavaScript Watcher, and a strong reference to it
+    // from here would keep this object, and all it references, alive for good once the fd is closed.
+    callback_.Reset();
   }
 
  private:
@@ -141,8 +166,15 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
       }
       return;
     }
-    int rc = uv_poll_start(&handle_->poll, events, OnPoll);
-    if (rc < 0) ThrowErrno(env, -rc, "watch");
+    int rc = PollStart(&handle_->poll, handle_->fd, events, OnPoll);
+    if (rc < 0) {
+      events_ = 0;
+      if (started_) {
+        started_ = false;  // libuv stopped the handle
+        Unref();
+      }
+      ThrowErrno(env, -rc, "watch");
+    }
     if (!started_) {
       started_ = true;
       Ref();  // while started, the object must stay alive to receive events
@@ -201,8 +233,8 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
       // libuv reports POLLERR (a refused connect, a reset) as UV_EBADF and stops the handle. The fd is fine:
       // an error is pending on it, which the next system call returns. Report it as readiness for everything
       // watched, as select and poll do, and keep watching.
-      status = uv_poll_start(&handle_->poll, events_, OnPoll);
-      events = events_ & (UV_READABLE | UV_WRITABLE);
+      status = PollStart(&handle_->poll, handle_->fd, events_, OnPoll);
+      events = events_;  // all of them, as libuv does for POLLHUP: a watcher of WATCH_DISCONNECT alone must not get 0
     }
     if (status < 0 && started_) {
       started_ = false;  // libuv stopped the handle

@@ -139,12 +139,25 @@ export abstract class BaseSelector<T = unknown> {
     return key;
   }
 
-  /** Changes the events or data of a registration; returns the new key. */
+  /**
+   * Changes the events or data of a registration; returns the new key. If the backend refuses the change (epoll:
+   * the fd was closed), the registration is dropped and the error thrown, as in Python.
+   */
   modify(fileobj: FileObj, events: number, data?: T): SelectorKey<T> {
     this.#live();
     const key = this.#key(fileobj, 'modify');
     checkEvents(events);
-    if (events !== key.events) this.backendModify(key.fd, events);
+    if (events !== key.events) {
+      try {
+        this.backendModify(key.fd, events);
+      } catch (e) {
+        // As Python's selectors (bpo-30014): a registration the backend refused to change is dropped, so that
+        // the registry never keeps a key the kernel no longer has (epoll after the fd was closed, say).
+        this.#keys.delete(key.fd);
+        this.backendRemove(key.fd);
+        throw e;
+      }
+    }
     const next = new SelectorKey<T>(key.fileobj, key.fd, events, data as T);
     this.#keys.set(key.fd, next);
     return next;
