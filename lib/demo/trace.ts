@@ -3,7 +3,7 @@
  * The selector lines name the kernel call behind each method, which is where select, poll and epoll differ:
  * select and poll hand the kernel the whole fd list on every wait, epoll registers each fd once.
  */
-import { Socket } from '../socket';
+import { Socket, type AsyncOptions } from '../socket';
 import type { Address, AddressInput } from '../address';
 import type { BytesLike, Data } from '../errors';
 import { BaseSelector, EpollSelector, PollSelector, SelectSelector, type FileObj, type SelectorKey } from '../selectors';
@@ -78,6 +78,29 @@ export class TracedSocket extends Socket {
   override setBlocking(blocking: boolean): void {
     super.setBlocking(blocking);
     trace(this.fileno(), `ioctl(FIONBIO, ${blocking ? 0 : 1})  # setblocking(${blocking ? 'True' : 'False'})`, undefined);
+  }
+  // The async calls (the async and threads models) make their system calls inside Socket, not through the
+  // methods above: trace what each one finally did.
+  override async acceptAsync(options?: AsyncOptions): Promise<[Socket, Address]> {
+    const r = await super.acceptAsync(options);
+    trace(this.fileno(), 'accept()  # acceptAsync', `fd ${r[0].fileno()} from ${(r[1] as { address: string }).address}:${(r[1] as { port: number }).port}`);
+    return r;
+  }
+  override async recvAsync(size: number, options?: AsyncOptions): Promise<Buffer> {
+    const fd = this.fileno();
+    try {
+      const r = await super.recvAsync(size, options);
+      trace(fd, `recv(${size})  # recvAsync`, r);
+      return r;
+    } catch (err) {
+      trace(fd, `recv(${size})  # recvAsync`, (err as NodeJS.ErrnoException).code ?? (err as Error).name);
+      throw err;
+    }
+  }
+  override async sendAllAsync(data: Data, options?: AsyncOptions): Promise<void> {
+    const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+    await super.sendAllAsync(data, options);
+    trace(this.fileno(), `sendall(${size} bytes)  # sendAllAsync`, undefined);
   }
 }
 

@@ -3,15 +3,21 @@
  * blocking code; each `await` hands the thread back to Node's event loop, which wakes the function when its
  * socket is ready (a uv_poll watcher, epoll underneath).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
 import type { Socket } from '../../socket';
 import type { Address } from '../../address';
 import { MESSAGE_SIZE, WELCOME, answer, isExit, peerName, type ServerOptions } from '../protocol';
 import { log } from '../log';
 import { openServer, type Running } from '../server';
 
+// A client that sends faster than it is answered never makes recvAsync wait: its loop would then run on
+// settled promises (microtasks) alone and starve the event loop (the other clients, accept, timers, Ctrl-C).
+// So each client hands the loop back after this many messages in a row.
+const YIELD_EVERY = 16;
+
 async function handle(conn: Socket, addr: Address, delay: number, signal: AbortSignal): Promise<void> {
   const peer = peerName(addr);
+  let served = 0;
   try {
     await conn.sendAllAsync(WELCOME, { signal });
     log(`Connected with ${peer}`);
@@ -20,6 +26,7 @@ async function handle(conn: Socket, addr: Address, delay: number, signal: AbortS
       if (delay > 0) await sleep(delay, undefined, { signal }); // asyncio.sleep: the others go on meanwhile
       if (data.length === 0 || isExit(data)) break;
       await conn.sendAllAsync(answer(), { signal });
+      if (++served % YIELD_EVERY === 0) await yieldToLoop(undefined, { signal });
     }
   } catch (err) {
     if (!signal.aborted) log(`Connection from ${peer}: ${(err as Error).message}`);

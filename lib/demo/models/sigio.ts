@@ -19,9 +19,16 @@ function signalDriven(sock: Socket): void {
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_ASYNC);
 }
 
+// Reads per client per sweep. Draining a client until it would block lets one that sends faster than it is
+// answered keep the thread forever; a client left with data is served again by a sweep queued right away.
+const READS_PER_SWEEP = 64;
+
 export function serve(opts: ServerOptions): Running {
   let clients: Connection[] = [];
+  let stopped = false;
+  let again = false; // a sweep is queued
   const sweep = (): void => {
+    if (stopped) return;
     for (;;) {
       let accepted;
       try {
@@ -35,14 +42,29 @@ export function serve(opts: ServerOptions): Running {
       signalDriven(accepted[0]);
       clients.push(new Connection(accepted[0], accepted[1], opts.delay, sweep));
     }
+    let more = false;
     for (const c of clients) {
-      c.onReadable(true); // drain: the next SIGIO comes only for new data
+      // Read until it would block (the next SIGIO comes only for new data), or the client had its share.
+      let reads = 0;
+      while (c.onReadable()) {
+        if (++reads === READS_PER_SWEEP) {
+          more = true;
+          break;
+        }
+      }
       c.onWritable();
     }
     if (clients.some((c) => c.done)) {
       clients = clients.filter((c) => {
         if (c.done) c.close();
         return !c.done;
+      });
+    }
+    if (more && !again) {
+      again = true;
+      setImmediate(() => {
+        again = false;
+        sweep();
       });
     }
   };
@@ -54,6 +76,7 @@ export function serve(opts: ServerOptions): Running {
   const keepAlive = setInterval(() => {}, 0x7fffffff);
   return {
     async stop() {
+      stopped = true;
       clearInterval(keepAlive);
       process.off('SIGIO', sweep);
       for (const c of clients) c.close();
