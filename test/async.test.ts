@@ -1,0 +1,762 @@
+/**
+ * The async Socket methods (acceptAsync, connectAsync, recvAsync, recvIntoAsync, sendAllAsync) over TCP and Unix
+ * stream sockets, with AbortSignals, many clients at once, and in worker_threads.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { getEventListeners } from 'node:events';
+import { constants as osConstants } from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
+import * as s from '../lib';
+import { root } from './helpers/child';
+import { checkFdLeaks, isOpen } from './helpers/fds';
+import { closedPort, tmpSocketPath } from './helpers/net';
+
+checkFdLeaks();
+
+const sockets: s.Socket[] = [];
+const rawFds: number[] = [];
+const workers: Worker[] = [];
+function own<T extends s.Socket>(sock: T): T {
+  sockets.push(sock);
+  return sock;
+}
+afterEach(async () => {
+  for (const w of workers.splice(0)) await w.terminate();
+  for (const sock of sockets.splice(0)) sock.close();
+  for (const fd of rawFds.splice(0)) {
+    try {
+      s.close(fd);
+    } catch {
+      /* already closed */
+    }
+  }
+});
+
+const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/** Whether a promise has settled, checked after the microtasks queued so far have run. */
+function tracker<T>(p: Promise<T>): { settled: () => boolean; p: Promise<T> } {
+  let done = false;
+  const q = p.then(
+    (v) => {
+      done = true;
+      return v;
+    },
+    (e) => {
+      done = true;
+      throw e;
+    },
+  );
+  return { settled: () => done, p: q };
+}
+
+function tcpServer(host = '127.0.0.1', family: number = s.AF_INET): { server: s.Socket; port: number } {
+  const server = own(new s.Socket(family, s.SOCK_STREAM));
+  server.setsockopt(s.SOL_SOCKET, s.SO_REUSEADDR, 1);
+  server.bind({ address: host, port: 0 });
+  server.listen();
+  return { server, port: (server.getsockname() as s.InetAddress).port };
+}
+
+/** A connected TCP pair made with the async calls: [client, accepted]. */
+async function tcpPair(): Promise<[s.Socket, s.Socket]> {
+  const { server, port } = tcpServer();
+  const client = own(new s.Socket(s.AF_INET, s.SOCK_STREAM));
+  const [[conn], ok] = await Promise.all([server.acceptAsync(), client.connectAsync({ address: '127.0.0.1', port })]);
+  own(conn);
+  expect(ok).toBeUndefined();
+  server.close();
+  return [client, conn];
+}
+
+/** A Unix stream socketpair as two Socket objects. */
+function unixPair(): [s.Socket, s.Socket] {
+  const [a, b] = s.socketpair(s.AF_UNIX, s.SOCK_STREAM);
+  return [own(new s.Socket(s.AF_UNIX, s.SOCK_STREAM, 0, a)), own(new s.Socket(s.AF_UNIX, s.SOCK_STREAM, 0, b))];
+}
+
+/** Reads until end of stream (or `total` bytes). */
+async function readAll(sock: s.Socket, total = Infinity, chunk = 65536): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  while (n < total) {
+    const d = await sock.recvAsync(Math.min(chunk, total - n));
+    if (d.length === 0) break;
+    parts.push(d);
+    n += d.length;
+  }
+  return Buffer.concat(parts);
+}
+
+/** Echoes everything until end of stream, then closes its end. */
+async function echo(sock: s.Socket): Promise<number> {
+  let n = 0;
+  for (;;) {
+    const d = await sock.recvAsync(65536);
+    if (d.length === 0) break;
+    n += d.length;
+    await sock.sendAllAsync(d);
+  }
+  sock.close();
+  return n;
+}
+
+describe('echo', () => {
+  it('over TCP, connecting to an IP literal', async () => {
+    const { server, port } = tcpServer();
+    const client = own(new s.Socket(s.AF_INET, s.SOCK_STREAM));
+    const acceptP = server.acceptAsync();
+    await client.connectAsync({ address: '127.0.0.1', port });
+    const [conn, addr] = await acceptP;
+    own(conn);
+    expect(conn).toBeInstanceOf(s.Socket);
+    expect(conn.getBlocking()).toBe(false);
+    expect(server.getBlocking()).toBe(false);
+    expect(client.getBlocking()).toBe(false);
+    expect(addr).toMatchObject({ family: 'IPv4', address: '127.0.0.1', port: (client.getsockname() as s.InetAddress).port });
+    expect(client.getpeername()).toMatchObject({ address: '127.0.0.1', port });
+
+    const served = echo(conn);
+    await client.sendAllAsync('hello, ');
+    await client.sendAllAsync(Buffer.from('world'));
+    const got = await readAll(client, 12);
+    expect(got.toString()).toBe('hello, world');
+    client.shutdown(s.SHUT_WR);
+    expect(await served).toBe(12);
+    expect(await client.recvAsync(10)).toEqual(Buffer.alloc(0));
+  });
+
+  it("over TCP, connecting to 'localhost' (resolved without blocking)", async () => {
+    const { server, port } = tcpServer();
+    const client = own(new s.Socket(s.AF_INET, s.SOCK_STREAM));
+    const [[conn]] = await Promise.all([server.acceptAsync(), client.connectAsync({ address: 'localhost', port })]);
+    own(conn);
+    expect(client.getpeername()).toMatchObject({ address: '127.0.0.1', port });
+    await conn.sendAllAsync('from the server');
+    expect((await client.recvAsync(100)).toString()).toBe('from the server');
+  });
+
+  it('over Unix stream sockets', async () => {
+    const file = tmpSocketPath('echo');
+    const server = own(new s.Socket(s.AF_UNIX, s.SOCK_STREAM));
+    server.bind({ path: file });
+    server.listen();
+    const client = own(new s.Socket(s.AF_UNIX, s.SOCK_STREAM));
+    const [[conn], ok] = await Promise.all([server.acceptAsync(), client.connectAsync({ path: file })]);
+    own(conn);
+    expect(ok).toBeUndefined();
+    expect(conn.family).toBe(s.AF_UNIX);
+    const served = echo(conn);
+    const payload = randomBytes(300_000);
+    const [, got] = await Promise.all([client.sendAllAsync(payload), readAll(client, payload.length)]);
+    expect(got.equals(payload)).toBe(true);
+    client.close();
+    expect(await served).toBe(payload.length);
+  });
+
+  it('recvIntoAsync fills a window of a buffer', async () => {
+    const [a, b] = unixPair();
+    const buf = Buffer.alloc(10, '.');
+    const p = a.recvIntoAsync(buf, 2, 5);
+    await tick(10);
+    await b.sendAllAsync('abcdefgh');
+    expect(await p).toBe(5);
+    expect(buf.toString()).toBe('..abcde...');
+    expect(await a.recvIntoAsync(new Uint8Array(10))).toBe(3);
+    b.close();
+    expect(await a.recvIntoAsync(buf)).toBe(0);
+  });
+
+  it('sendAllAsync takes strings, Buffers, typed arrays, DataViews and ArrayBuffers', async () => {
+    const [a, b] = unixPair();
+    const ab = new Uint8Array([0x41, 0x42, 0x43, 0x44]).buffer;
+    await a.sendAllAsync('é');
+    await a.sendAllAsync(Buffer.from('-'));
+    await a.sendAllAsync(new Uint8Array(ab, 1, 2));
+    await a.sendAllAsync(new DataView(ab, 3, 1));
+    await a.sendAllAsync(ab);
+    await a.sendAllAsync('');
+    a.close();
+    expect((await readAll(b)).toString()).toBe('é-BCDABCD');
+    await expect(b.sendAllAsync(42 as unknown as string)).rejects.toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  });
+});
+
+describe('large transfers and partial sends', () => {
+  it('16 MiB with sendAllAsync while the other side reads with recvAsync', async () => {
+    const [client, conn] = await tcpPair();
+    const data = randomBytes(16 * 1024 * 1024);
+    const [, got] = await Promise.all([
+      client.sendAllAsync(data).then(() => client.shutdown(s.SHUT_WR)),
+      readAll(conn),
+    ]);
+    expect(got.length).toBe(data.length);
+    expect(sha(got)).toBe(sha(data));
+  });
+
+  it('partial sends: with a small SO_SNDBUF sendAllAsync waits for writability between sends', async () => {
+    const [a, b] = unixPair();
+    a.setsockopt(s.SOL_SOCKET, s.SO_SNDBUF, 4096);
+    b.setsockopt(s.SOL_SOCKET, s.SO_RCVBUF, 4096);
+    const data = randomBytes(2 * 1024 * 1024);
+    let ticks = 0;
+    const iv = setInterval(() => ticks++, 1);
+    try {
+      const sending = tracker(a.sendAllAsync(data));
+      // Nobody reads yet: the first send took what fitted, and the rest waits.
+      await tick(50);
+      expect(sending.settled()).toBe(false);
+      expect(ticks).toBeGreaterThan(0);
+      // Bytes of the partial sends are there to read while the call still waits.
+      const first = await b.recvAsync(65536);
+      expect(first.length).toBeGreaterThan(0);
+      expect(first.length).toBeLessThan(data.length);
+      expect(sending.settled()).toBe(false);
+      const rest = await readAll(b, data.length - first.length);
+      await sending.p;
+      expect(Buffer.concat([first, rest]).equals(data)).toBe(true);
+    } finally {
+      clearInterval(iv);
+    }
+  });
+
+  it('a single non-blocking send of the same data is partial (what sendAllAsync has to handle)', async () => {
+    const [a, b] = unixPair();
+    a.setsockopt(s.SOL_SOCKET, s.SO_SNDBUF, 4096);
+    a.setBlocking(false);
+    const data = randomBytes(1024 * 1024);
+    const n = a.send(data);
+    expect(n).not.toBeNull();
+    expect(n!).toBeLessThan(data.length);
+    const rest = data.subarray(n!);
+    const [, got] = await Promise.all([a.sendAllAsync(rest), readAll(b, data.length)]);
+    expect(got.equals(data)).toBe(true);
+  });
+
+  it('concurrent recvAsync and sendAllAsync on the same socket (full duplex through an echo)', async () => {
+    const [client, conn] = await tcpPair();
+    client.setsockopt(s.SOL_SOCKET, s.SO_SNDBUF, 8192);
+    const served = echo(conn);
+    const data = randomBytes(4 * 1024 * 1024);
+    // The client both waits to write and waits to read on one watcher (read and write interest at once).
+    const [, got] = await Promise.all([client.sendAllAsync(data), readAll(client, data.length)]);
+    expect(sha(got)).toBe(sha(data));
+    client.shutdown(s.SHUT_WR);
+    expect(await served).toBe(data.length);
+  });
+
+  it('two recvAsync waiting on one socket: each chunk goes to one of them, nothing is lost', async () => {
+    const [a, b] = unixPair();
+    const p1 = a.recvAsync(3);
+    const p2 = a.recvAsync(3);
+    await tick(10);
+    await b.sendAllAsync('abcdef');
+    const got = [(await p1).toString(), (await p2).toString()];
+    expect(got.join('')).toBe('abcdef');
+  });
+});
+
+describe('end of stream and errors', () => {
+  it('recvAsync returns an empty Buffer at end of stream (waiting and already there)', async () => {
+    const [a, b] = unixPair();
+    const p = a.recvAsync(100);
+    await tick(10);
+    b.shutdown(s.SHUT_WR);
+    const eof = await p;
+    expect(Buffer.isBuffer(eof)).toBe(true);
+    expect(eof.length).toBe(0);
+    expect((await a.recvAsync(100)).length).toBe(0);
+    b.close();
+    expect((await a.recvAsync(100)).length).toBe(0);
+  });
+
+  it('recvAsync returns data sent before the close, then end of stream', async () => {
+    const [client, conn] = await tcpPair();
+    await client.sendAllAsync('last words');
+    client.close();
+    expect((await readAll(conn)).toString()).toBe('last words');
+  });
+
+  it('connectAsync to a closed port rejects with ECONNREFUSED', async () => {
+    const port = closedPort();
+    const client = own(new s.Socket(s.AF_INET, s.SOCK_STREAM));
+    const err = await client.connectAsync({ address: '127.0.0.1', port }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(Error);
+    expect(err).toMatchObject({
+      code: 'ECONNREFUSED',
+      errno: -osConstants.errno.ECONNREFUSED,
+      syscall: 'connect',
+      address: '127.0.0.1',
+      port,
+    });
+  });
+
+  it("connectAsync to 'localhost' on a closed port reports the resolved address", async () => {
+    const port = closedPort();
+    const client = own(new s.Socket(s.AF_INET, s.SOCK_STREAM));
+    await expect(client.connectAsync({ address: 'localhost', port })).rejects.toMatchObject({
+      code: 'ECONNREFUSED',
+      syscall: 'connect',
+      address: '127.0.0.1',
+      port,
+    });
+  });
+
+  it('connectAsync to a Unix path nobody listens on rejects (ENOENT)', async () => {
+    const client = own(new s.Socket(s.AF_UNIX, s.SOCK_STREAM));
+    await expect(client.connectAsync({ path: tmpSocketPath('nobody') })).rejects.toMatchObject({ code: 'ENOENT', syscall: 'connect' });
+  });
+
+  it('connectAsync to an unknown host name rejects with the lookup error', async () => {
+    const client = own(new s.Socket(s.AF_INET, s.SOCK_STREAM));
+    await expect(client.connectAsync({ address: 'no-such-host.invalid', port: 80 })).rejects.toMatchObject({
+      code: expect.stringMatching(/^(ENOTFOUND|EAI_AGAIN|EAI_FAIL)$/),
+    });
+  });
+
+  it('close() while recvAsync waits rejects it with EBADF', async () => {
+    const [a] = unixPair();
+    const p = a.recvAsync(10);
+    await tick(10);
+    a.close();
+    await expect(p).rejects.toMatchObject({ code: 'EBADF', syscall: 'recv', errno: -osConstants.errno.EBADF });
+    await expect(a.recvAsync(10)).rejects.toMatchObject({ code: 'EBADF' });
+  });
+
+  it('close() rejects every waiting call: accept, recv and send', async () => {
+    const { server } = tcpServer();
+    const pa = server.acceptAsync();
+    const [a] = unixPair();
+    a.setsockopt(s.SOL_SOCKET, s.SO_SNDBUF, 4096);
+    const pr = a.recvAsync(10);
+    const ps = a.sendAllAsync(Buffer.alloc(4 * 1024 * 1024));
+    await tick(10);
+    server.close();
+    a.close();
+    await expect(pa).rejects.toMatchObject({ code: 'EBADF', syscall: 'accept' });
+    await expect(pr).rejects.toMatchObject({ code: 'EBADF', syscall: 'recv' });
+    await expect(ps).rejects.toMatchObject({ code: 'EBADF', syscall: 'send' });
+  });
+
+  it('a peer reset while recvAsync waits rejects it with ECONNRESET', async () => {
+    const [client, conn] = await tcpPair();
+    const p = conn.recvAsync(10);
+    await tick(10);
+    client.setsockopt(s.SOL_SOCKET, s.SO_LINGER, Buffer.from(new Int32Array([1, 0]).buffer));
+    client.close();
+    await expect(p).rejects.toMatchObject({ code: 'ECONNRESET', syscall: 'recv' });
+  });
+
+  it('a peer that goes away while sendAllAsync waits rejects it (EPIPE or ECONNRESET)', async () => {
+    const [client, conn] = await tcpPair();
+    client.setsockopt(s.SOL_SOCKET, s.SO_SNDBUF, 4096);
+    const p = client.sendAllAsync(Buffer.alloc(16 * 1024 * 1024));
+    await tick(20);
+    conn.setsockopt(s.SOL_SOCKET, s.SO_LINGER, Buffer.from(new Int32Array([1, 0]).buffer));
+    conn.close();
+    await expect(p).rejects.toMatchObject({ code: expect.stringMatching(/^(EPIPE|ECONNRESET)$/), syscall: 'send' });
+  });
+
+  it('an fd already watched with watch() makes the async call reject with EEXIST, not crash', async () => {
+    const [a, b] = unixPair();
+    const w = s.watch(a, s.WATCH_WRITE, () => {});
+    try {
+      await expect(a.recvAsync(10)).rejects.toMatchObject({ code: 'EEXIST' });
+    } finally {
+      w.stop();
+    }
+    // Once the other watcher has stopped, the socket's own works.
+    const p = a.recvAsync(10);
+    await b.sendAllAsync('ok');
+    expect((await p).toString()).toBe('ok');
+  });
+
+  it('detach() stops the socket watcher: the fd can then be watched directly', async () => {
+    const [a, b] = unixPair();
+    const p = a.recvAsync(10);
+    await tick(5);
+    await b.sendAllAsync('1');
+    await p;
+    const fd = a.detach();
+    rawFds.push(fd);
+    const fired = new Promise<number>((resolve) => {
+      s.watch(fd, s.WATCH_READ, function (_e, ev) {
+        this.stop();
+        resolve(ev);
+      });
+    });
+    await b.sendAllAsync('2');
+    expect((await fired) & s.WATCH_READ).toBeTruthy();
+  });
+
+  it('bad options are a TypeError rejection', async () => {
+    const [a] = unixPair();
+    await expect(a.recvAsync(10, 'x' as unknown as s.AsyncOptions)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    await expect(a.recvAsync(10, { signal: {} as AbortSignal })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    await expect(a.recvAsync(-1)).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+  });
+});
+
+describe('AbortSignal', () => {
+  const abortShape = { name: 'AbortError', code: 'ABORT_ERR' };
+
+  it('an aborted signal rejects every method at once', async () => {
+    const reason = new Error('no thanks');
+    const signal = AbortSignal.abort(reason);
+    const { server, port } = tcpServer();
+    const [a] = unixPair();
+    const client = own(new s.Socket(s.AF_INET, s.SOCK_STREAM));
+    for (const p of [
+      server.acceptAsync({ signal }),
+      client.connectAsync({ address: '127.0.0.1', port }, { signal }),
+      client.connectAsync({ address: 'localhost', port }, { signal }),
+      a.recvAsync(10, { signal }),
+      a.recvIntoAsync(Buffer.alloc(4), undefined, undefined, { signal }),
+      a.sendAllAsync('x', { signal }),
+    ]) {
+      const err = await p.then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(Error);
+      expect(err).toMatchObject(abortShape);
+      expect((err as Error).cause).toBe(reason);
+    }
+    // Nothing happened: no connection was made, the listener has nothing to accept.
+    server.setBlocking(false);
+    expect(server.accept()).toBeNull();
+    expect(() => client.getpeername()).toThrow(expect.objectContaining({ code: 'ENOTCONN' }));
+  });
+
+  it('abort during a wait rejects, and the socket stays usable', async () => {
+    const [a, b] = unixPair();
+    const ac = new AbortController();
+    const p = a.recvAsync(10, { signal: ac.signal });
+    await tick(20);
+    ac.abort();
+    await expect(p).rejects.toMatchObject(abortShape);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+    const again = a.recvAsync(10);
+    await tick(5);
+    await b.sendAllAsync('still here');
+    expect((await again).toString()).toBe('still here');
+  });
+
+  it('abort of one of two waiting calls leaves the other waiting', async () => {
+    const [a, b] = unixPair();
+    const ac = new AbortController();
+    const p1 = a.recvAsync(10, { signal: ac.signal });
+    const p2 = a.recvAsync(10);
+    await tick(10);
+    ac.abort();
+    await expect(p1).rejects.toMatchObject(abortShape);
+    await b.sendAllAsync('for p2');
+    expect((await p2).toString()).toBe('for p2');
+  });
+
+  it('abort during acceptAsync, then a later acceptAsync gets the connection', async () => {
+    const { server, port } = tcpServer();
+    const ac = new AbortController();
+    const p = server.acceptAsync({ signal: ac.signal });
+    setTimeout(() => ac.abort(), 20);
+    await expect(p).rejects.toMatchObject(abortShape);
+    const client = own(new s.Socket(s.AF_INET, s.SOCK_STREAM));
+    const [[conn]] = await Promise.all([server.acceptAsync(), client.connectAsync({ address: '127.0.0.1', port })]);
+    own(conn);
+    expect(conn.getpeername()).toEqual(client.getsockname());
+  });
+
+  it('abort during sendAllAsync rejects it', async () => {
+    const [a] = unixPair();
+    a.setsockopt(s.SOL_SOCKET, s.SO_SNDBUF, 4096);
+    const ac = new AbortController();
+    const p = a.sendAllAsync(Buffer.alloc(4 * 1024 * 1024), { signal: ac.signal });
+    await tick(20);
+    ac.abort();
+    await expect(p).rejects.toMatchObject(abortShape);
+  });
+
+  it('AbortSignal.timeout(50) ends a wait that nothing answers', async () => {
+    const [a, b] = unixPair();
+    const err = await a.recvAsync(10, { signal: AbortSignal.timeout(50) }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject(abortShape);
+    expect((err as Error).cause).toMatchObject({ name: 'TimeoutError' });
+    // usable afterwards
+    await b.sendAllAsync('after timeout');
+    expect((await a.recvAsync(100)).toString()).toBe('after timeout');
+  });
+
+  it('a signal that aborts after the call resolved does nothing, and no listener is left behind', async () => {
+    const [a, b] = unixPair();
+    const ac = new AbortController();
+    const p = a.recvAsync(10, { signal: ac.signal });
+    await tick(10);
+    await b.sendAllAsync('in time');
+    expect((await p).toString()).toBe('in time');
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+    ac.abort();
+    await tick(10);
+    // The same (unaborted) signal over many waits does not pile up listeners.
+    const ac2 = new AbortController();
+    for (let i = 0; i < 20; i++) {
+      const q = a.recvAsync(10, { signal: ac2.signal });
+      await tick(1);
+      await b.sendAllAsync('x');
+      await q;
+    }
+    expect(getEventListeners(ac2.signal, 'abort')).toHaveLength(0);
+  });
+});
+
+describe('the event loop goes on', () => {
+  it('timers keep firing while async calls wait', async () => {
+    const [a, b] = unixPair();
+    let ticks = 0;
+    const iv = setInterval(() => ticks++, 5);
+    try {
+      setTimeout(() => b.send('late'), 100);
+      expect((await a.recvAsync(10)).toString()).toBe('late');
+      expect(ticks).toBeGreaterThanOrEqual(3);
+
+      const { server, port } = tcpServer();
+      const before = ticks;
+      const c = own(new s.Socket(s.AF_INET, s.SOCK_STREAM));
+      let connecting: Promise<void> | undefined;
+      setTimeout(() => (connecting = c.connectAsync({ address: '127.0.0.1', port })), 100);
+      const [conn] = await server.acceptAsync();
+      own(conn);
+      await connecting;
+      expect(ticks - before).toBeGreaterThanOrEqual(3);
+    } finally {
+      clearInterval(iv);
+    }
+  });
+
+  it('50 concurrent clients against an acceptAsync loop in the same process', async () => {
+    const { server, port } = tcpServer();
+    const N = 50;
+    const handled: Promise<number>[] = [];
+    const serving = (async () => {
+      for (let i = 0; i < N; i++) {
+        const [conn] = await server.acceptAsync();
+        own(conn);
+        handled.push(echo(conn));
+      }
+    })();
+    const clients = Array.from({ length: N }, async (_, i) => {
+      const c = own(new s.Socket(s.AF_INET, s.SOCK_STREAM));
+      await c.connectAsync({ address: '127.0.0.1', port });
+      const msg = Buffer.from(`client ${i} `.repeat(1000 + i));
+      const [, got] = await Promise.all([c.sendAllAsync(msg).then(() => c.shutdown(s.SHUT_WR)), readAll(c)]);
+      c.close();
+      return got.equals(msg);
+    });
+    expect(await Promise.all(clients)).toEqual(Array(N).fill(true));
+    await serving;
+    const counts = await Promise.all(handled);
+    expect(counts.reduce((x, y) => x + y, 0)).toBe(
+      Array.from({ length: N }, (_, i) => `client ${i} `.length * (1000 + i)).reduce((x, y) => x + y, 0),
+    );
+  });
+});
+
+describe('worker_threads', () => {
+  const pkg = path.resolve(root);
+
+  const exits = new WeakMap<Worker, Promise<number>>();
+  function worker(code: string): Worker {
+    const w = new Worker(`const s = require(${JSON.stringify(pkg)});\n${code}`, { eval: true });
+    workers.push(w);
+    // Listened for at once: a worker may exit before the test gets to wait for it.
+    exits.set(w, new Promise((resolve) => w.once('exit', resolve)));
+    return w;
+  }
+  function message<T>(w: Worker, pred: (m: T) => boolean = () => true): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const onMsg = (m: T): void => {
+        if (pred(m)) {
+          w.off('message', onMsg);
+          w.off('error', reject);
+          resolve(m);
+        }
+      };
+      w.on('message', onMsg);
+      w.once('error', reject);
+    });
+  }
+  const exited = (w: Worker): Promise<number> => exits.get(w)!;
+
+  const echoWorker = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const crypto = require('node:crypto');
+    (async () => {
+      const server = new s.Socket(s.AF_INET, s.SOCK_STREAM);
+      server.bind({ address: '127.0.0.1', port: 0 });
+      server.listen();
+      const port = server.getsockname().port;
+      const client = new s.Socket(s.AF_INET, s.SOCK_STREAM);
+      const [[conn]] = await Promise.all([server.acceptAsync(), client.connectAsync({ address: '127.0.0.1', port })]);
+      server.close();
+      const serve = (async () => {
+        for (;;) {
+          const d = await conn.recvAsync(65536);
+          if (d.length === 0) break;
+          await conn.sendAllAsync(d);
+        }
+        conn.close();
+      })();
+      const data = crypto.randomBytes(2 * 1024 * 1024);
+      const parts = [];
+      let n = 0;
+      await Promise.all([
+        client.sendAllAsync(data).then(() => client.shutdown(s.SHUT_WR)),
+        (async () => {
+          for (;;) {
+            const d = await client.recvAsync(65536);
+            if (d.length === 0) break;
+            parts.push(d);
+            n += d.length;
+          }
+        })(),
+      ]);
+      await serve;
+      client.close();
+      parentPort.postMessage({ ok: Buffer.concat(parts).equals(data), bytes: n });
+    })().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));
+  `;
+
+  it('4 workers at once each run an async echo server and client; main thread timers fire meanwhile', async () => {
+    let ticks = 0;
+    const iv = setInterval(() => ticks++, 5);
+    try {
+      const ws = Array.from({ length: 4 }, () => worker(echoWorker));
+      const results = await Promise.all(ws.map((w) => Promise.all([message<{ ok?: boolean; bytes?: number; error?: string }>(w), exited(w)])));
+      for (const [msg, code] of results) {
+        expect(msg.error).toBeUndefined();
+        expect(msg).toEqual({ ok: true, bytes: 2 * 1024 * 1024 });
+        expect(code).toBe(0);
+      }
+      expect(ticks).toBeGreaterThan(0);
+    } finally {
+      clearInterval(iv);
+    }
+  });
+
+  it('a worker terminated while its recvAsync waits exits cleanly (exit code 1), and the process goes on', async () => {
+    const w = worker(`
+      const { parentPort } = require('node:worker_threads');
+      const [a, b] = s.socketpair();
+      const sock = new s.Socket(s.AF_UNIX, s.SOCK_STREAM, 0, a);
+      parentPort.postMessage({ fds: [a, b] });
+      sock.recvAsync(10).then((d) => parentPort.postMessage({ got: String(d) }));
+      setImmediate(() => parentPort.postMessage({ waiting: true }));
+    `);
+    const fdsMsg = message<{ fds?: number[] }>(w, (m) => m.fds !== undefined);
+    const { fds } = await fdsMsg;
+    rawFds.push(...fds!);
+    await message<{ waiting?: boolean }>(w, (m) => m.waiting === true);
+    const exit = exited(w);
+    expect(await w.terminate()).toBe(1);
+    expect(await exit).toBe(1);
+    // The fds are the process's, still open; the worker's watcher is gone, so this thread can watch them.
+    expect(isOpen(fds![0])).toBe(true);
+    const [a, b] = fds!;
+    const fired = new Promise<number>((resolve) => {
+      s.watch(a, s.WATCH_READ, function (_e, ev) {
+        this.stop();
+        resolve(ev);
+      });
+    });
+    s.send(b, 'main');
+    expect((await fired) & s.WATCH_READ).toBeTruthy();
+    expect(s.recv(a, 10)!.toString()).toBe('main');
+  });
+
+  it('a worker terminated while many calls wait (accept, connect, recv, send) exits cleanly', async () => {
+    const w = worker(`
+      const { parentPort } = require('node:worker_threads');
+      const server = new s.Socket(s.AF_INET, s.SOCK_STREAM);
+      server.bind({ address: '127.0.0.1', port: 0 });
+      server.listen();
+      const [a, b] = s.socketpair();
+      const sa = new s.Socket(s.AF_UNIX, s.SOCK_STREAM, 0, a);
+      sa.setsockopt(s.SOL_SOCKET, s.SO_SNDBUF, 4096);
+      const c = new s.Socket(s.AF_UNIX, s.SOCK_STREAM);
+      parentPort.postMessage({ fds: [server.fileno(), a, b, c.fileno()] });
+      server.acceptAsync();
+      sa.recvAsync(10);
+      sa.sendAllAsync(Buffer.alloc(8 * 1024 * 1024));
+      const w2 = s.watch(b, s.WATCH_READ, () => {});
+      setTimeout(() => parentPort.postMessage({ waiting: true }), 20);
+    `);
+    const { fds } = await message<{ fds?: number[] }>(w, (m) => m.fds !== undefined);
+    rawFds.push(...fds!);
+    await message<{ waiting?: boolean }>(w, (m) => m.waiting === true);
+    expect(await w.terminate()).toBe(1);
+    for (const fd of fds!) expect(isOpen(fd)).toBe(true);
+  });
+
+  it('a worker that exits (process.exit) while watchers are active exits cleanly', async () => {
+    const w = worker(`
+      const { parentPort } = require('node:worker_threads');
+      const [a, b] = s.socketpair();
+      const [c, d] = s.socketpair();
+      parentPort.postMessage({ fds: [a, b, c, d] });
+      const sock = new s.Socket(s.AF_UNIX, s.SOCK_STREAM, 0, a);
+      sock.recvAsync(10);
+      s.watch(c, s.WATCH_READ, () => {});
+      s.send(b, 'x'); // a level-triggered watcher that keeps firing
+      s.watch(b, s.WATCH_READ | s.WATCH_WRITE, () => {});
+      setTimeout(() => process.exit(0), 30);
+    `);
+    const { fds } = await message<{ fds?: number[] }>(w, (m) => m.fds !== undefined);
+    rawFds.push(...fds!);
+    expect(await exited(w)).toBe(0);
+  });
+
+  it("a worker whose only watcher is unref'd ends by itself", async () => {
+    const w = worker(`
+      const { parentPort } = require('node:worker_threads');
+      const [a, b] = s.socketpair();
+      parentPort.postMessage({ fds: [a, b] });
+      s.watch(a, s.WATCH_READ, () => {}).unref();
+    `);
+    const { fds } = await message<{ fds?: number[] }>(w, (m) => m.fds !== undefined);
+    rawFds.push(...fds!);
+    expect(await exited(w)).toBe(0);
+  });
+
+  it('the same fd can be watched in a worker and in the main thread at once (one watcher per fd and thread)', async () => {
+    const [a, b] = s.socketpair();
+    rawFds.push(a, b);
+    const mainFired = new Promise<number>((resolve) => {
+      s.watch(a, s.WATCH_READ, function (_e, ev) {
+        this.stop();
+        resolve(ev);
+      });
+    });
+    const w = worker(`
+      const { parentPort, workerData } = require('node:worker_threads');
+      s.watch(${a}, s.WATCH_READ, function (err, ev) {
+        this.stop();
+        parentPort.postMessage({ ev });
+      });
+      parentPort.postMessage({ watching: true });
+    `);
+    const evMsg = message<{ ev?: number }>(w, (m) => m.ev !== undefined);
+    await message<{ watching?: boolean }>(w, (m) => m.watching === true);
+    s.send(b, 'both');
+    expect((await mainFired) & s.WATCH_READ).toBeTruthy();
+    expect((await evMsg).ev! & s.WATCH_READ).toBeTruthy();
+    expect(await exited(w)).toBe(0);
+  });
+});

@@ -1,0 +1,551 @@
+/**
+ * epoll(7) through epollCreate / epollCtl / epollWait / epollWaitInto: the constants, close-on-exec, the kernel's
+ * errors passed through as Node-style errors, argument checks, timeouts, edge-triggered and one-shot modes,
+ * EPOLLRDHUP, hang-up and reset, and short output arrays.
+ *
+ * Nothing here waits on the test thread for data that is not already there; the long wait interrupted by
+ * signals runs in a child process. No upper bound on any time is asserted.
+ */
+import * as fs from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { getSystemErrorName } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import * as s from '../lib';
+import { runNode, type Child } from './helpers/child';
+import { checkFdLeaks, fdFlags, isOpen, O_CLOEXEC } from './helpers/fds';
+import { tcpPair, tmpSocketPath } from './helpers/net';
+
+checkFdLeaks();
+
+// ---------------------------------------------------------------------------------------------------------------
+// Bookkeeping: every fd, file and child a test opens is closed after it, exactly once.
+
+const opened = new Set<number>();
+const files: number[] = [];
+const children: Child[] = [];
+const timers: NodeJS.Timeout[] = [];
+
+function track(fd: number): number {
+  opened.add(fd);
+  return fd;
+}
+function closeFd(fd: number): void {
+  if (!opened.delete(fd)) throw new Error(`closeFd(${fd}): not tracked (closed twice?)`);
+  s.close(fd);
+}
+function pairOf(): [number, number] {
+  const [a, b] = s.socketpair(s.AF_UNIX, s.SOCK_STREAM);
+  return [track(a), track(b)];
+}
+function tcp(): [number, number] {
+  const [c, a] = tcpPair();
+  return [track(c), track(a)];
+}
+function ep(flags?: number): number {
+  return track(flags === undefined ? s.epollCreate() : s.epollCreate(flags));
+}
+function regularFile(): number {
+  const fd = fs.openSync(path.join(path.dirname(tmpSocketPath('file')), `file-${files.length}`), 'w+');
+  files.push(fd);
+  return fd;
+}
+afterEach(() => {
+  for (const t of timers.splice(0)) clearInterval(t);
+  for (const c of children.splice(0)) c.kill('SIGKILL');
+  for (const fd of opened) s.close(fd);
+  opened.clear();
+  for (const fd of files.splice(0)) fs.closeSync(fd);
+});
+
+function thrown(fn: () => unknown): NodeJS.ErrnoException {
+  try {
+    fn();
+  } catch (e) {
+    return e as NodeJS.ErrnoException;
+  }
+  throw new Error('expected an error, but nothing was thrown');
+}
+/** `fn` throws a Node-style system error: code, negative errno naming the same code, syscall, message. */
+function expectSysError(fn: () => unknown, code: keyof typeof osConstants.errno, syscall: string): void {
+  const e = thrown(fn);
+  expect(e).toBeInstanceOf(Error);
+  expect(e.code).toBe(code);
+  expect(e.errno).toBe(-osConstants.errno[code]);
+  expect(getSystemErrorName(e.errno!)).toBe(code);
+  expect(e.syscall).toBe(syscall);
+  expect(e.message).toContain(syscall);
+  expect(e.message).toContain(code);
+}
+function expectCode(fn: () => unknown, type: typeof TypeError | typeof RangeError, code: string): void {
+  const e = thrown(fn);
+  expect(e).toBeInstanceOf(type);
+  expect(e.code).toBe(code);
+}
+
+function poke(from: number, data = 'x'): void {
+  expect(s.send(from, data)).toBe(Buffer.byteLength(data));
+}
+/** epollWait(0) as a map fd -> events; each fd once. */
+function waitMap(epfd: number, max = 64, timeoutMs = 0): Map<number, number> {
+  const res = s.epollWait(epfd, max, timeoutMs);
+  const m = new Map<number, number>();
+  for (const e of res) {
+    expect(m.has(e.fd)).toBe(false);
+    m.set(e.fd, e.events);
+  }
+  return m;
+}
+/** The fds an epoll instance watches and their event masks, from /proc/self/fdinfo. */
+function epollTargets(epfd: number): Map<number, number> {
+  const info = fs.readFileSync(`/proc/self/fdinfo/${epfd}`, 'utf8');
+  const m = new Map<number, number>();
+  for (const match of info.matchAll(/^tfd:\s+(\d+)\s+events:\s+([0-9a-f]+)/gm)) m.set(Number(match[1]), parseInt(match[2], 16));
+  return m;
+}
+const LINGER_0 = Buffer.from(new Int32Array([1, 0]).buffer); // struct linger { l_onoff = 1, l_linger = 0 }
+/** Resets a TCP connection from `peer`'s side; returns once `fd` sees the error (already sent over loopback). */
+function reset(fd: number, peer: number): void {
+  expect(LINGER_0.length).toBe(8);
+  s.setsockopt(peer, s.SOL_SOCKET, s.SO_LINGER, LINGER_0);
+  closeFd(peer);
+  expect(s.poll([{ fd, events: 0 }], 5000)[0].revents & s.POLLERR).toBe(s.POLLERR);
+}
+
+describe('constants', () => {
+  it('has epoll here', () => {
+    expect(s.hasEpoll).toBe(true);
+  });
+  it('has the kernel values', () => {
+    expect(s.EPOLL_CTL_ADD).toBe(1);
+    expect(s.EPOLL_CTL_DEL).toBe(2);
+    expect(s.EPOLL_CTL_MOD).toBe(3);
+    expect(s.EPOLLIN).toBe(0x001);
+    expect(s.EPOLLPRI).toBe(0x002);
+    expect(s.EPOLLOUT).toBe(0x004);
+    expect(s.EPOLLERR).toBe(0x008);
+    expect(s.EPOLLHUP).toBe(0x010);
+    expect(s.EPOLLRDHUP).toBe(0x2000);
+    expect(s.EPOLLEXCLUSIVE).toBe(2 ** 28);
+    expect(s.EPOLLONESHOT).toBe(2 ** 30);
+    expect(s.EPOLLET).toBe(2147483648);
+    expect(s.EPOLL_CLOEXEC).toBe(O_CLOEXEC);
+  });
+});
+
+describe('epollCreate', () => {
+  it('returns an epoll fd, close-on-exec by default', () => {
+    const fd = ep();
+    expect(Number.isInteger(fd) && fd >= 0).toBe(true);
+    expect(fs.readlinkSync(`/proc/self/fd/${fd}`)).toBe('anon_inode:[eventpoll]');
+    expect(fdFlags(fd) & O_CLOEXEC).toBe(O_CLOEXEC);
+    expect(s.fcntl(fd, s.F_GETFD) & s.FD_CLOEXEC).toBe(s.FD_CLOEXEC);
+    const explicit = ep(s.EPOLL_CLOEXEC);
+    expect(fdFlags(explicit) & O_CLOEXEC).toBe(O_CLOEXEC);
+  });
+
+  it('flags 0: inherited across exec', async () => {
+    const inherit = ep(0);
+    const cloexec = ep();
+    expect(fdFlags(inherit) & O_CLOEXEC).toBe(0);
+    // a child sees the fd without close-on-exec and not the other one
+    const child = runNode(`
+      const fs = require('fs');
+      const see = (fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd); } catch { return null; } };
+      console.log('result ' + JSON.stringify([see(${inherit}), see(${cloexec})]));
+    `);
+    children.push(child);
+    const m = await child.waitFor(/result (.*)/);
+    expect(JSON.parse(m[1])).toEqual(['anon_inode:[eventpoll]', null]);
+    expect(await child.exited()).toBe(0);
+  });
+
+  it('the kernel refuses unknown flags (EINVAL); bad types are TypeErrors', () => {
+    expectSysError(() => s.epollCreate(1), 'EINVAL', 'epoll_create1');
+    expectCode(() => s.epollCreate('0' as unknown as number), TypeError, 'ERR_INVALID_ARG_TYPE');
+    expectCode(() => s.epollCreate(0.5), RangeError, 'ERR_OUT_OF_RANGE');
+    expectCode(() => s.epollCreate(2 ** 31), RangeError, 'ERR_OUT_OF_RANGE');
+  });
+});
+
+describe('epollCtl', () => {
+  it('ADD, MOD and DEL, seen in /proc/self/fdinfo', () => {
+    const e = ep();
+    const [a, b] = pairOf();
+    s.epollCtl(e, s.EPOLL_CTL_ADD, a, s.EPOLLIN);
+    // the kernel adds EPOLLERR | EPOLLHUP to every registration
+    expect(epollTargets(e)).toEqual(new Map([[a, s.EPOLLIN | s.EPOLLERR | s.EPOLLHUP]]));
+    s.epollCtl(e, s.EPOLL_CTL_MOD, a, s.EPOLLOUT);
+    expect(epollTargets(e).get(a)! & (s.EPOLLIN | s.EPOLLOUT)).toBe(s.EPOLLOUT);
+    s.epollCtl(e, s.EPOLL_CTL_ADD, b, s.EPOLLIN | s.EPOLLOUT | s.EPOLLRDHUP);
+    expect(epollTargets(e).get(b)! & 0xffff).toBe(s.EPOLLIN | s.EPOLLOUT | s.EPOLLRDHUP | s.EPOLLERR | s.EPOLLHUP);
+    s.epollCtl(e, s.EPOLL_CTL_DEL, a); // events default to 0, ignored for DEL
+    expect([...epollTargets(e).keys()]).toEqual([b]);
+    s.epollCtl(e, s.EPOLL_CTL_DEL, b, s.EPOLLIN);
+    expect(epollTargets(e).size).toBe(0);
+  });
+
+  it('EPOLLET and other high bits: as unsigned (EPOLLET = 2^31) and as a signed int32 (from |)', () => {
+    const e = ep();
+    const [a, b] = pairOf();
+    const signed = s.EPOLLIN | s.EPOLLET;
+    expect(signed).toBeLessThan(0);
+    s.epollCtl(e, s.EPOLL_CTL_ADD, a, signed);
+    expect(epollTargets(e).get(a)! >>> 0).toBe((s.EPOLLIN | s.EPOLLET | s.EPOLLERR | s.EPOLLHUP) >>> 0);
+    s.epollCtl(e, s.EPOLL_CTL_ADD, b, s.EPOLLIN + s.EPOLLET);
+    expect(epollTargets(e).get(b)! >>> 0).toBe((s.EPOLLIN | s.EPOLLET | s.EPOLLERR | s.EPOLLHUP) >>> 0);
+    s.epollCtl(e, s.EPOLL_CTL_MOD, b, (s.EPOLLOUT | s.EPOLLONESHOT | s.EPOLLET) >>> 0);
+    expect(epollTargets(e).get(b)! >>> 0).toBe((s.EPOLLOUT | s.EPOLLONESHOT | s.EPOLLET | s.EPOLLERR | s.EPOLLHUP) >>> 0);
+  });
+
+  it('errors as the kernel gives them', () => {
+    const e = ep();
+    const [a, b] = pairOf();
+    s.epollCtl(e, s.EPOLL_CTL_ADD, a, s.EPOLLIN);
+    expectSysError(() => s.epollCtl(e, s.EPOLL_CTL_ADD, a, s.EPOLLIN), 'EEXIST', 'epoll_ctl');
+    expectSysError(() => s.epollCtl(e, s.EPOLL_CTL_MOD, b, s.EPOLLIN), 'ENOENT', 'epoll_ctl');
+    expectSysError(() => s.epollCtl(e, s.EPOLL_CTL_DEL, b), 'ENOENT', 'epoll_ctl');
+    // a regular file cannot be watched
+    expectSysError(() => s.epollCtl(e, s.EPOLL_CTL_ADD, regularFile(), s.EPOLLIN), 'EPERM', 'epoll_ctl');
+    // closed fds
+    const [c] = pairOf();
+    closeFd(c);
+    expectSysError(() => s.epollCtl(e, s.EPOLL_CTL_ADD, c, s.EPOLLIN), 'EBADF', 'epoll_ctl');
+    const gone = ep();
+    closeFd(gone);
+    expectSysError(() => s.epollCtl(gone, s.EPOLL_CTL_ADD, b, s.EPOLLIN), 'EBADF', 'epoll_ctl');
+    // not an epoll fd; an epoll fd watching itself; an unknown op
+    expectSysError(() => s.epollCtl(b, s.EPOLL_CTL_ADD, a, s.EPOLLIN), 'EINVAL', 'epoll_ctl');
+    expectSysError(() => s.epollCtl(e, s.EPOLL_CTL_ADD, e, s.EPOLLIN), 'EINVAL', 'epoll_ctl');
+    expectSysError(() => s.epollCtl(e, 99, b, s.EPOLLIN), 'EINVAL', 'epoll_ctl');
+    // EPOLLEXCLUSIVE: allowed on ADD, refused on MOD
+    s.epollCtl(e, s.EPOLL_CTL_ADD, b, s.EPOLLIN | s.EPOLLEXCLUSIVE);
+    expect(epollTargets(e).get(b)! & s.EPOLLEXCLUSIVE).toBe(s.EPOLLEXCLUSIVE);
+    expectSysError(() => s.epollCtl(e, s.EPOLL_CTL_MOD, b, s.EPOLLOUT), 'EINVAL', 'epoll_ctl');
+    // nothing changed by the failures
+    expect([...epollTargets(e).keys()].sort((x, y) => x - y)).toEqual([a, b].sort((x, y) => x - y));
+  });
+
+  it('argument checks before the system call', () => {
+    const e = ep();
+    const [a] = pairOf();
+    expectCode(() => s.epollCtl(-1, s.EPOLL_CTL_ADD, a, s.EPOLLIN), RangeError, 'ERR_OUT_OF_RANGE');
+    expectCode(() => s.epollCtl(e, s.EPOLL_CTL_ADD, -1, s.EPOLLIN), RangeError, 'ERR_OUT_OF_RANGE');
+    expectCode(() => s.epollCtl(e, s.EPOLL_CTL_ADD, 1.5, s.EPOLLIN), RangeError, 'ERR_OUT_OF_RANGE');
+    expectCode(() => s.epollCtl('3' as unknown as number, s.EPOLL_CTL_ADD, a, s.EPOLLIN), TypeError, 'ERR_INVALID_ARG_TYPE');
+    expectCode(() => s.epollCtl(e, '1' as unknown as number, a, s.EPOLLIN), TypeError, 'ERR_INVALID_ARG_TYPE');
+    expectCode(() => s.epollCtl(e, s.EPOLL_CTL_ADD, a, '1' as unknown as number), TypeError, 'ERR_INVALID_ARG_TYPE');
+    expectCode(() => s.epollCtl(e, s.EPOLL_CTL_ADD, a, 2 ** 32), RangeError, 'ERR_OUT_OF_RANGE');
+    expectCode(() => s.epollCtl(e, s.EPOLL_CTL_ADD, a, -(2 ** 31) - 1), RangeError, 'ERR_OUT_OF_RANGE');
+    expectCode(() => s.epollCtl(e, s.EPOLL_CTL_ADD, a, 1.5), RangeError, 'ERR_OUT_OF_RANGE');
+    expect(epollTargets(e).size).toBe(0);
+  });
+});
+
+describe('epollWait', () => {
+  it('returns [{ fd, events }] for ready fds; the data word carries the fd', () => {
+    const e = ep();
+    const [a, b] = pairOf();
+    s.epollCtl(e, s.EPOLL_CTL_ADD, a, s.EPOLLIN);
+    s.epollCtl(e, s.EPOLL_CTL_ADD, b, s.EPOLLIN | s.EPOLLOUT);
+    const res = s.epollWait(e, 8, 0);
+    expect(res).toEqual([{ fd: b, events: s.EPOLLOUT }]);
+    expect(Object.keys(res[0])).toEqual(['fd', 'events']);
+    poke(b);
+    expect(waitMap(e)).toEqual(new Map([[a, s.EPOLLIN], [b, s.EPOLLOUT]]));
+    poke(a);
+    expect(waitMap(e)).toEqual(new Map([[a, s.EPOLLIN], [b, s.EPOLLIN | s.EPOLLOUT]]));
+  });
+
+  it('a closed fd leaves the set: nothing is reported for it', () => {
+    const e = ep();
+    const [a, b] = pairOf();
+    s.epollCtl(e, s.EPOLL_CTL_ADD, a, s.EPOLLIN | s.EPOLLOUT);
+    s.epollCtl(e, s.EPOLL_CTL_ADD, b, s.EPOLLIN);
+    closeFd(a);
+    expect(epollTargets(e).has(a)).toBe(false);
+    // b sees the hang-up; a is gone
+    expect([...waitMap(e).keys()]).toEqual([b]);
+  });
+
+  it('maxEvents: at most that many; the rest come on the next call', () => {
+    const e = ep();
+    const fds = [...pairOf(), ...pairOf(), ...pairOf()];
+    for (const fd of fds) s.epollCtl(e, s.EPOLL_CTL_ADD, fd, s.EPOLLOUT);
+    const first = s.epollWait(e, 2, 0);
+    expect(first).toHaveLength(2);
+    const second = s.epollWait(e, 4, 0);
+    expect(second).toHaveLength(4);
+    // level-triggered fds go back to the end of the ready list: the second call starts with the ones not reported
+    const seen = new Set([...first, ...second].map((x) => x.fd));
+    expect(seen).toEqual(new Set(fds));
+    expect(s.epollWait(e, 1, 0)).toHaveLength(1);
+    expect(s.epollWait(e, 1 << 20, 0)).toHaveLength(6);
+  });
+
+  it('maxEvents <= 0 or not an integer: RangeError ERR_OUT_OF_RANGE; not a number: TypeError', () => {
+    const e = ep();
+    for (const bad of [0, -1, 1.5, NaN, (1 << 20) + 1, Infinity]) {
+      expectCode(() => s.epollWait(e, bad, 0), RangeError, 'ERR_OUT_OF_RANGE');
+    }
+    expectCode(() => s.epollWait(e, '1' as unknown as number, 0), TypeError, 'ERR_INVALID_ARG_TYPE');
+    expectCode(() => s.epollWait(-1, 1, 0), RangeError, 'ERR_OUT_OF_RANGE');
+  });
+
+  it('errors: epoll_wait on a non-epoll fd (EINVAL) and on a closed one (EBADF)', () => {
+    const [a] = pairOf();
+    expectSysError(() => s.epollWait(a, 1, 0), 'EINVAL', 'epoll_wait');
+    expectSysError(() => s.epollWaitInto(a, new Int32Array(2), 0), 'EINVAL', 'epoll_wait');
+    const gone = ep();
+    closeFd(gone);
+    expectSysError(() => s.epollWait(gone, 1, 0), 'EBADF', 'epoll_wait');
+    expectSysError(() => s.epollWaitInto(gone, new Int32Array(2), 0), 'EBADF', 'epoll_wait');
+  });
+
+  it('timeouts: 0 at once, fractions round up, forever ones return for a ready fd, huge ones refused', () => {
+    const e = ep();
+    expect(s.epollWait(e, 1, 0)).toEqual([]);
+    const t0 = performance.now();
+    expect(s.epollWait(e, 1, 20)).toEqual([]);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(20 - 1);
+    // ten waits of 0.001 ms, each rounded up to 1 ms (were they rounded down, these would return at once)
+    const t1 = performance.now();
+    for (let i = 0; i < 10; i++) expect(s.epollWait(e, 1, 0.001)).toEqual([]);
+    expect(performance.now() - t1).toBeGreaterThanOrEqual(10 - 2);
+    const out = new Int32Array(2);
+    const t2 = performance.now();
+    for (let i = 0; i < 10; i++) expect(s.epollWaitInto(e, out, 0.5)).toBe(0);
+    expect(performance.now() - t2).toBeGreaterThanOrEqual(10 - 2);
+    // huge, NaN, wrong type
+    for (const bad of [2 ** 31, 1e300, Infinity, NaN]) {
+      expectCode(() => s.epollWait(e, 1, bad), RangeError, 'ERR_OUT_OF_RANGE');
+      expectCode(() => s.epollWaitInto(e, out, bad), RangeError, 'ERR_OUT_OF_RANGE');
+    }
+    expectCode(() => s.epollWait(e, 1, '5' as unknown as number), TypeError, 'ERR_INVALID_ARG_TYPE');
+    expectCode(() => s.epollWaitInto(e, out, '5' as unknown as number), TypeError, 'ERR_INVALID_ARG_TYPE');
+    // with a ready fd, every timeout returns it, the forever ones too
+    const [a] = pairOf();
+    s.epollCtl(e, s.EPOLL_CTL_ADD, a, s.EPOLLOUT);
+    for (const t of [undefined, null, -1, -Infinity, 0, 0.5, 2 ** 31 - 1]) {
+      expect(s.epollWait(e, 1, t)).toEqual([{ fd: a, events: s.EPOLLOUT }]);
+      expect(s.epollWaitInto(e, out, t)).toBe(1);
+    }
+    expect(s.epollWait(e, 1)).toEqual([{ fd: a, events: s.EPOLLOUT }]);
+  });
+
+  it('is retried on EINTR with the remaining time (child process, SIGUSR1 every 50 ms)', async () => {
+    const child = runNode(`
+      const s = require('sockfd');
+      let got = 0;
+      process.on('SIGUSR1', () => { got++; });
+      const ep = s.epollCreate();
+      const [a, b] = s.socketpair();
+      s.epollCtl(ep, s.EPOLL_CTL_ADD, a, s.EPOLLIN);
+      console.log('ready');
+      let t0 = process.hrtime.bigint();
+      const r1 = s.epollWait(ep, 8, 1000);
+      const ms1 = Number(process.hrtime.bigint() - t0) / 1e6;
+      t0 = process.hrtime.bigint();
+      const r2 = s.epollWaitInto(ep, new Int32Array(16), 1000);
+      const ms2 = Number(process.hrtime.bigint() - t0) / 1e6;
+      s.close(ep); s.close(a); s.close(b);
+      setTimeout(() => console.log('result ' + JSON.stringify({ r1, ms1, r2, ms2, got })), 100);
+    `);
+    children.push(child);
+    await child.waitFor(/ready/);
+    const timer = setInterval(() => child.kill('SIGUSR1'), 50);
+    timers.push(timer);
+    const m = await child.waitFor(/result (\{.*\})/, 15000);
+    clearInterval(timer);
+    const r = JSON.parse(m[1]) as { r1: unknown[]; ms1: number; r2: number; ms2: number; got: number };
+    expect(r.r1).toEqual([]);
+    expect(r.r2).toBe(0);
+    expect(r.ms1).toBeGreaterThanOrEqual(1000 - 1);
+    expect(r.ms2).toBeGreaterThanOrEqual(1000 - 1);
+    expect(r.got).toBeGreaterThan(0);
+    expect(await child.exited()).toBe(0);
+  });
+});
+
+describe('epollWaitInto', () => {
+  it('fills (fd, events) pairs and returns the count; the rest of the array is not touched', () => {
+    const e = ep();
+    const [a, b] = pairOf();
+    s.epollCtl(e, s.EPOLL_CTL_ADD, a, s.EPOLLIN);
+    s.epollCtl(e, s.EPOLL_CTL_ADD, b, s.EPOLLOUT);
+    const out = new Int32Array(16).fill(-7);
+    expect(s.epollWaitInto(e, out, 0)).toBe(1);
+    expect([...out.subarray(0, 2)]).toEqual([b, s.EPOLLOUT]);
+    expect(out.subarray(2).every((x) => x === -7)).toBe(true);
+    poke(b);
+    out.fill(-7);
+    expect(s.epollWaitInto(e, out, 0)).toBe(2);
+    const got = new Map([[out[0], out[1]], [out[2], out[3]]]);
+    expect(got).toEqual(new Map([[a, s.EPOLLIN], [b, s.EPOLLOUT]]));
+    expect(out.subarray(4).every((x) => x === -7)).toBe(true);
+  });
+
+  it('an out array smaller than the ready fds: only what fits; the rest on the next call', () => {
+    const e = ep();
+    const fds = [...pairOf(), ...pairOf()];
+    for (const fd of fds) s.epollCtl(e, s.EPOLL_CTL_ADD, fd, s.EPOLLOUT);
+    // room for one pair (an odd length rounds down)
+    const one = new Int32Array(3).fill(-7);
+    const seen: number[] = [];
+    for (let i = 0; i < fds.length; i++) {
+      expect(s.epollWaitInto(e, one, 0)).toBe(1);
+      expect(one[1]).toBe(s.EPOLLOUT);
+      expect(one[2]).toBe(-7);
+      seen.push(one[0]);
+    }
+    // level-triggered fds rotate: four calls saw all four
+    expect(new Set(seen)).toEqual(new Set(fds));
+    const two = new Int32Array(4);
+    expect(s.epollWaitInto(e, two, 0)).toBe(2);
+    expect(s.epollWaitInto(e, two, 0)).toBe(2);
+    expect(s.epollWaitInto(e, new Int32Array(64), 0)).toBe(4);
+  });
+
+  it('writes into a subarray view at its offset', () => {
+    const e = ep();
+    const [a] = pairOf();
+    s.epollCtl(e, s.EPOLL_CTL_ADD, a, s.EPOLLOUT);
+    const big = new Int32Array(8).fill(-7);
+    expect(s.epollWaitInto(e, big.subarray(2, 4), 0)).toBe(1);
+    expect([...big]).toEqual([-7, -7, a, s.EPOLLOUT, -7, -7, -7, -7]);
+  });
+
+  it('argument checks', () => {
+    const e = ep();
+    expectCode(() => s.epollWaitInto(e, new Float64Array(4) as unknown as Int32Array, 0), TypeError, 'ERR_INVALID_ARG_TYPE');
+    expectCode(() => s.epollWaitInto(e, new Uint32Array(4) as unknown as Int32Array, 0), TypeError, 'ERR_INVALID_ARG_TYPE');
+    expectCode(() => s.epollWaitInto(e, [0, 0] as unknown as Int32Array, 0), TypeError, 'ERR_INVALID_ARG_TYPE');
+    expectCode(() => s.epollWaitInto(e, new Int32Array(1), 0), RangeError, 'ERR_OUT_OF_RANGE');
+    expectCode(() => s.epollWaitInto(e, new Int32Array(0), 0), RangeError, 'ERR_OUT_OF_RANGE');
+    expectCode(() => s.epollWaitInto(-1, new Int32Array(2), 0), RangeError, 'ERR_OUT_OF_RANGE');
+  });
+});
+
+describe('modes and conditions', () => {
+  it('EPOLLET: one event per new arrival, not repeated while the data stays unread', () => {
+    const e = ep();
+    const [a, b] = pairOf();
+    const [c, d] = pairOf();
+    s.epollCtl(e, s.EPOLL_CTL_ADD, a, s.EPOLLIN | s.EPOLLET);
+    s.epollCtl(e, s.EPOLL_CTL_ADD, c, s.EPOLLIN); // level-triggered, for comparison
+    expect(s.epollWait(e, 8, 0)).toEqual([]);
+    poke(b);
+    poke(d);
+    expect(waitMap(e)).toEqual(new Map([[a, s.EPOLLIN], [c, s.EPOLLIN]]));
+    // nothing read: level-triggered repeats, edge-triggered does not
+    expect(waitMap(e)).toEqual(new Map([[c, s.EPOLLIN]]));
+    expect(waitMap(e)).toEqual(new Map([[c, s.EPOLLIN]]));
+    // a new arrival: one more edge
+    poke(b);
+    expect(waitMap(e)).toEqual(new Map([[a, s.EPOLLIN], [c, s.EPOLLIN]]));
+    expect(waitMap(e)).toEqual(new Map([[c, s.EPOLLIN]]));
+    // reading does not re-arm it either
+    expect(s.recv(a, 10)!.toString()).toBe('xx');
+    expect(waitMap(e)).toEqual(new Map([[c, s.EPOLLIN]]));
+    // the flag as a signed int32 behaves the same (already used above); EPOLLET with EPOLLOUT: one edge
+    const [f] = pairOf();
+    s.epollCtl(e, s.EPOLL_CTL_ADD, f, (s.EPOLLOUT | s.EPOLLET) >>> 0);
+    expect(waitMap(e).get(f)).toBe(s.EPOLLOUT);
+    expect(waitMap(e).has(f)).toBe(false);
+  });
+
+  it('EPOLLONESHOT: one event, then nothing until re-armed with MOD', () => {
+    const e = ep();
+    const [a, b] = pairOf();
+    s.epollCtl(e, s.EPOLL_CTL_ADD, a, s.EPOLLIN | s.EPOLLONESHOT);
+    poke(b);
+    expect(s.epollWait(e, 8, 0)).toEqual([{ fd: a, events: s.EPOLLIN }]);
+    expect(s.epollWait(e, 8, 0)).toEqual([]);
+    poke(b); // more data: still disabled
+    expect(s.epollWait(e, 8, 0)).toEqual([]);
+    // still registered (disabled), so ADD is EEXIST; MOD re-arms and the pending data is reported
+    expectSysError(() => s.epollCtl(e, s.EPOLL_CTL_ADD, a, s.EPOLLIN), 'EEXIST', 'epoll_ctl');
+    s.epollCtl(e, s.EPOLL_CTL_MOD, a, s.EPOLLIN | s.EPOLLONESHOT);
+    expect(s.epollWait(e, 8, 0)).toEqual([{ fd: a, events: s.EPOLLIN }]);
+    expect(s.epollWait(e, 8, 0)).toEqual([]);
+    // re-armed without ONESHOT: level-triggered again
+    s.epollCtl(e, s.EPOLL_CTL_MOD, a, s.EPOLLIN);
+    expect(s.epollWait(e, 8, 0)).toEqual([{ fd: a, events: s.EPOLLIN }]);
+    expect(s.epollWait(e, 8, 0)).toEqual([{ fd: a, events: s.EPOLLIN }]);
+  });
+
+  it.each([
+    { name: 'Unix stream', make: pairOf },
+    { name: 'TCP', make: tcp },
+  ])('EPOLLRDHUP on the peer shutdown(SHUT_WR) ($name)', ({ make }) => {
+    const e = ep();
+    const [a, b] = make();
+    const [c, d] = make();
+    s.epollCtl(e, s.EPOLL_CTL_ADD, a, s.EPOLLIN | s.EPOLLRDHUP);
+    s.epollCtl(e, s.EPOLL_CTL_ADD, c, s.EPOLLIN); // RDHUP not asked for
+    expect(s.epollWait(e, 8, 0)).toEqual([]);
+    s.shutdown(b, s.SHUT_WR);
+    s.shutdown(d, s.SHUT_WR);
+    // (over TCP the FIN crosses loopback; it was sent before this wait)
+    const got = new Map<number, number>();
+    const end = performance.now() + 5000;
+    while (got.size < 2 && performance.now() < end) for (const x of s.epollWait(e, 8, 100)) got.set(x.fd, x.events);
+    expect(got.get(a)).toBe(s.EPOLLIN | s.EPOLLRDHUP);
+    expect(got.get(c)).toBe(s.EPOLLIN);
+    // a half-close is not a hang-up
+    expect(got.get(a)! & s.EPOLLHUP).toBe(0);
+    // the read side sees the end of the stream
+    expect(s.recv(a, 10)!.length).toBe(0);
+  });
+
+  it('EPOLLHUP when the peer of a Unix stream socket closes, even with no events asked for', () => {
+    const e = ep();
+    const [a, b] = pairOf();
+    s.epollCtl(e, s.EPOLL_CTL_ADD, a, 0);
+    expect(s.epollWait(e, 8, 0)).toEqual([]);
+    closeFd(b);
+    expect(s.epollWait(e, 8, 0)).toEqual([{ fd: a, events: s.EPOLLHUP }]);
+  });
+
+  it('EPOLLHUP | EPOLLERR on a reset (SO_LINGER {1, 0} then close on the peer)', () => {
+    const e = ep();
+    const [c, d] = tcp();
+    const [f, g] = tcp();
+    s.epollCtl(e, s.EPOLL_CTL_ADD, c, s.EPOLLIN | s.EPOLLOUT | s.EPOLLRDHUP);
+    s.epollCtl(e, s.EPOLL_CTL_ADD, f, 0); // ERR and HUP come unasked
+    expect(waitMap(e)).toEqual(new Map([[c, s.EPOLLOUT]]));
+    reset(c, d);
+    reset(f, g);
+    const got = waitMap(e);
+    expect(got.get(c)! & (s.EPOLLERR | s.EPOLLHUP)).toBe(s.EPOLLERR | s.EPOLLHUP);
+    expect(got.get(c)! & (s.EPOLLIN | s.EPOLLRDHUP)).toBe(s.EPOLLIN | s.EPOLLRDHUP);
+    expect(got.get(f)).toBe(s.EPOLLERR | s.EPOLLHUP);
+    // and the error is ECONNRESET
+    expectSysError(() => s.recv(c, 10), 'ECONNRESET', 'recv');
+  });
+
+  it('EPOLLPRI on urgent (out-of-band) TCP data', () => {
+    const e = ep();
+    const [c, d] = tcp();
+    s.epollCtl(e, s.EPOLL_CTL_ADD, c, s.EPOLLPRI);
+    expect(s.epollWait(e, 8, 0)).toEqual([]);
+    expect(s.send(d, '!', s.MSG_OOB)).toBe(1);
+    const got = new Map<number, number>();
+    const end = performance.now() + 5000;
+    while (got.size === 0 && performance.now() < end) for (const x of s.epollWait(e, 8, 100)) got.set(x.fd, x.events);
+    expect(got.get(c)).toBe(s.EPOLLPRI);
+  });
+
+  it('DEL stops the reports; the fds stay open', () => {
+    const e = ep();
+    const [a, b] = pairOf();
+    s.epollCtl(e, s.EPOLL_CTL_ADD, a, s.EPOLLIN);
+    poke(b);
+    expect(s.epollWait(e, 8, 0)).toHaveLength(1);
+    s.epollCtl(e, s.EPOLL_CTL_DEL, a);
+    expect(s.epollWait(e, 8, 0)).toEqual([]);
+    closeFd(e);
+    expect(isOpen(a)).toBe(true);
+  });
+});
