@@ -29,9 +29,19 @@ export function errnoError(code: keyof typeof osConstants.errno, syscall: string
   return err;
 }
 
+// Names for the errnos libuv has none for (EINPROGRESS, ENETRESET...): getSystemErrorName says "Unknown system
+// error -115" there; os.constants.errno knows the C name. The addon does the same.
+const errnoNames = new Map<number, string>(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
+
+/** `EAGAIN` for 11: libuv's name (Node's), else the C name. */
+export function errnoName(errno: number): string {
+  const code = getSystemErrorName(-errno);
+  return code.startsWith('Unknown') ? (errnoNames.get(errno) ?? code) : code;
+}
+
 /** The same shape from a positive errno number (from `SO_ERROR`, say). */
 export function errnoErrorFromNumber(errno: number, syscall: string, address?: string, port?: number): SystemError {
-  const code = getSystemErrorName(-errno);
+  const code = errnoName(errno);
   let message = `${syscall} ${code}`;
   if (address !== undefined) message += port !== undefined ? ` ${address}:${port}` : ` ${address}`;
   const err = new Error(message) as SystemError;

@@ -13,6 +13,8 @@
 
 namespace sockfd {
 
+// The errno name: libuv's (which is Node's), else the C name for the few libuv lacks (EINPROGRESS...).
+std::string ErrnoName(int err);
 // Throws a Node-style system error: message "<syscall> <CODE>[ <address>]", code, errno (negative),
 // syscall, and address/port when given (port < 0 means none; a Unix path is an address, as in Node).
 Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::string& address = "", int port = -1);

@@ -1,6 +1,8 @@
 #include <uv.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 
 #include "common.h"
@@ -14,11 +16,87 @@ namespace {
   throw error;
 }
 
+// The errno names libuv has none for (uv_err_name says "Unknown system error N", and leaks memory doing it), as
+// the C headers and Node's os.constants.errno spell them. Socket calls can return several: a blocking connect
+// with SO_SNDTIMEO fails with EINPROGRESS, a reset can be ENETRESET.
+const char* ExtraErrnoName(int err) {
+  switch (err) {
+#define SOCKFD_ERRNO_NAME(e) \
+  case e:                    \
+    return #e;
+#ifdef EINPROGRESS
+    SOCKFD_ERRNO_NAME(EINPROGRESS)
+#endif
+#ifdef ENETRESET
+    SOCKFD_ERRNO_NAME(ENETRESET)
+#endif
+#ifdef EPFNOSUPPORT
+    SOCKFD_ERRNO_NAME(EPFNOSUPPORT)
+#endif
+#ifdef ETOOMANYREFS
+    SOCKFD_ERRNO_NAME(ETOOMANYREFS)
+#endif
+#ifdef EBADFD
+    SOCKFD_ERRNO_NAME(EBADFD)
+#endif
+#ifdef EBADMSG
+    SOCKFD_ERRNO_NAME(EBADMSG)
+#endif
+#ifdef ETIME
+    SOCKFD_ERRNO_NAME(ETIME)
+#endif
+#ifdef ENOLINK
+    SOCKFD_ERRNO_NAME(ENOLINK)
+#endif
+#ifdef EDEADLK
+    SOCKFD_ERRNO_NAME(EDEADLK)
+#endif
+#ifdef ENOLCK
+    SOCKFD_ERRNO_NAME(ENOLCK)
+#endif
+#ifdef ENOMSG
+    SOCKFD_ERRNO_NAME(ENOMSG)
+#endif
+#ifdef EDQUOT
+    SOCKFD_ERRNO_NAME(EDQUOT)
+#endif
+#ifdef ESTALE
+    SOCKFD_ERRNO_NAME(ESTALE)
+#endif
+#ifdef ECHILD
+    SOCKFD_ERRNO_NAME(ECHILD)
+#endif
+#ifdef ENOEXEC
+    SOCKFD_ERRNO_NAME(ENOEXEC)
+#endif
+#ifdef EDOM
+    SOCKFD_ERRNO_NAME(EDOM)
+#endif
+#ifdef EREMOTE
+    SOCKFD_ERRNO_NAME(EREMOTE)
+#endif
+#ifdef ECOMM
+    SOCKFD_ERRNO_NAME(ECOMM)
+#endif
+#undef SOCKFD_ERRNO_NAME
+    default:
+      return nullptr;
+  }
+}
+
 }  // namespace
 
-Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::string& address, int port) {
+std::string ErrnoName(int err) {
   // libuv's names are Node's names: util.getSystemErrorName(-err) gives the same string.
-  const char* code = uv_err_name(-err);
+  char buf[64];
+  uv_err_name_r(-err, buf, sizeof(buf));
+  if (std::strncmp(buf, "Unknown", 7) != 0) return buf;
+  const char* extra = ExtraErrnoName(err);
+  return extra != nullptr ? extra : buf;
+}
+
+Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::string& address, int port) {
+  const std::string code = ErrnoName(err);
   std::string message = std::string(syscall) + " " + code;
   if (!address.empty()) {
     message += " " + address;

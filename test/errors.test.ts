@@ -13,6 +13,7 @@ import { getSystemErrorName } from 'node:util';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import * as s from '../lib';
 import { native } from '../lib/binding';
+import { errnoErrorFromNumber } from '../lib/errors';
 import { checkFdLeaks, isOpen, openFds } from './helpers/fds';
 import { tmpSocketPath } from './helpers/net';
 
@@ -461,6 +462,45 @@ describe('argument errors come before any system call', () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------
+
+describe('errnos libuv has no name for', () => {
+  it('are named as in C (EINPROGRESS, ENETRESET), not "Unknown system error -115"', () => {
+    expect(getSystemErrorName(-os.constants.errno.EINPROGRESS)).toMatch(/^Unknown system error/); // why this exists
+    const e = errnoErrorFromNumber(os.constants.errno.EINPROGRESS, 'connect', '127.0.0.1', 9);
+    expect(e.code).toBe('EINPROGRESS');
+    expect(e.errno).toBe(-os.constants.errno.EINPROGRESS);
+    expect(e.message).toBe('connect EINPROGRESS 127.0.0.1:9');
+    expect(errnoErrorFromNumber(os.constants.errno.ENETRESET, 'recv').code).toBe('ENETRESET');
+    expect(errnoErrorFromNumber(os.constants.errno.ECONNREFUSED, 'connect').code).toBe('ECONNREFUSED');
+  });
+
+  it('a blocking connect that SO_SNDTIMEO cuts short (EINPROGRESS) returns false: the connect goes on', () => {
+    // A listener with backlog 0 holds one connection nobody accepts; Linux then drops further SYNs, so a
+    // blocking connect waits until SO_SNDTIMEO (100 ms) ends it with EINPROGRESS, which is "in progress",
+    // as for a non-blocking socket, not an error.
+    const l = track(s.socket(s.AF_INET, s.SOCK_STREAM));
+    s.bind(l, { address: '127.0.0.1', port: 0 });
+    s.listen(l, 0);
+    const addr = s.getsockname(l) as { address: string; port: number };
+    const first = track(s.socket(s.AF_INET, s.SOCK_STREAM));
+    expect(s.connect(first, addr)).toBe(true);
+    const c = track(s.socket(s.AF_INET, s.SOCK_STREAM));
+    const tv = Buffer.alloc(16);
+    tv.writeBigInt64LE(0n, 0);
+    tv.writeBigInt64LE(100000n, 8); // 100 ms
+    s.setsockopt(c, s.SOL_SOCKET, s.SO_SNDTIMEO, tv);
+    expect(s.connect(c, addr)).toBe(false);
+    expect(s.getBlocking(c)).toBe(true);
+    // Once the listener takes the first connection, the SYN retry completes the second.
+    s.close(s.accept(l)!.fd);
+    const accepted = s.poll([{ fd: l, events: s.POLLIN }], 10000);
+    expect(accepted).toHaveLength(1);
+    track(s.accept(l)!.fd);
+    expect(s.poll([{ fd: c, events: s.POLLOUT }], 10000)).toHaveLength(1);
+    expect(s.getsockopt(c, s.SOL_SOCKET, s.SO_ERROR)).toBe(0);
+    expect(s.getpeername(c)).toEqual({ family: 'IPv4', ...addr });
+  });
+});
 
 describe('system errors on bad fds', () => {
   const calls: Array<[string, string, (fd: number) => unknown]> = [
