@@ -12,11 +12,14 @@ import * as s from '../lib';
 import { root } from './helpers/child';
 import { checkFdLeaks, isOpen } from './helpers/fds';
 import { closedPort, tmpSocketPath } from './helpers/net';
+import { track, trackedPair, useFdTracking } from './helpers/track';
 
 checkFdLeaks();
+useFdTracking();
 
+// Workers and Socket objects are closed after each test by this file's afterEach, then the raw fds a test
+// tracks by ./helpers/track.
 const sockets: s.Socket[] = [];
-const rawFds: number[] = [];
 const workers: Worker[] = [];
 function own<T extends s.Socket>(sock: T): T {
   sockets.push(sock);
@@ -25,13 +28,6 @@ function own<T extends s.Socket>(sock: T): T {
 afterEach(async () => {
   for (const w of workers.splice(0)) await w.terminate();
   for (const sock of sockets.splice(0)) sock.close();
-  for (const fd of rawFds.splice(0)) {
-    try {
-      s.close(fd);
-    } catch {
-      /* already closed */
-    }
-  }
 });
 
 const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -384,7 +380,7 @@ describe('end of stream and errors', () => {
     await b.sendAllAsync('1');
     await p;
     const fd = a.detach();
-    rawFds.push(fd);
+    track(fd);
     const fired = new Promise<number>((resolve) => {
       s.watch(fd, s.WATCH_READ, function (_e, ev) {
         this.stop();
@@ -662,7 +658,7 @@ describe('worker_threads', () => {
     `);
     const fdsMsg = message<{ fds?: number[] }>(w, (m) => m.fds !== undefined);
     const { fds } = await fdsMsg;
-    rawFds.push(...fds!);
+    for (const fd of fds!) track(fd);
     await message<{ waiting?: boolean }>(w, (m) => m.waiting === true);
     const exit = exited(w);
     expect(await w.terminate()).toBe(1);
@@ -699,7 +695,7 @@ describe('worker_threads', () => {
       setTimeout(() => parentPort.postMessage({ waiting: true }), 20);
     `);
     const { fds } = await message<{ fds?: number[] }>(w, (m) => m.fds !== undefined);
-    rawFds.push(...fds!);
+    for (const fd of fds!) track(fd);
     await message<{ waiting?: boolean }>(w, (m) => m.waiting === true);
     expect(await w.terminate()).toBe(1);
     for (const fd of fds!) expect(isOpen(fd)).toBe(true);
@@ -719,7 +715,7 @@ describe('worker_threads', () => {
       setTimeout(() => process.exit(0), 30);
     `);
     const { fds } = await message<{ fds?: number[] }>(w, (m) => m.fds !== undefined);
-    rawFds.push(...fds!);
+    for (const fd of fds!) track(fd);
     expect(await exited(w)).toBe(0);
   });
 
@@ -731,13 +727,12 @@ describe('worker_threads', () => {
       s.watch(a, s.WATCH_READ, () => {}).unref();
     `);
     const { fds } = await message<{ fds?: number[] }>(w, (m) => m.fds !== undefined);
-    rawFds.push(...fds!);
+    for (const fd of fds!) track(fd);
     expect(await exited(w)).toBe(0);
   });
 
   it('the same fd can be watched in a worker and in the main thread at once (one watcher per fd and thread)', async () => {
-    const [a, b] = s.socketpair();
-    rawFds.push(a, b);
+    const [a, b] = trackedPair();
     const mainFired = new Promise<number>((resolve) => {
       s.watch(a, s.WATCH_READ, function (_e, ev) {
         this.stop();

@@ -7,82 +7,31 @@
  * signals runs in a child process. No upper bound on any time is asserted.
  */
 import * as fs from 'node:fs';
-import { constants as osConstants } from 'node:os';
-import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { getSystemErrorName } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as s from '../lib';
 import { runNode, type Child } from './helpers/child';
-import { checkFdLeaks, fdFlags, isOpen, O_CLOEXEC } from './helpers/fds';
-import { tcpPair, tmpSocketPath } from './helpers/net';
+import { expectCode, expectSysError } from './helpers/expect';
+import { checkFdLeaks, epollTargets, fdFlags, isOpen, O_CLOEXEC } from './helpers/fds';
+import { closeFd, regularFile, track, trackedPair, trackedTcpPair, useFdTracking } from './helpers/track';
 
 checkFdLeaks();
+useFdTracking();
 
 // ---------------------------------------------------------------------------------------------------------------
-// Bookkeeping: every fd, file and child a test opens is closed after it, exactly once.
+// Bookkeeping: every fd, file and child a test opens is closed after it, exactly once (fds and files by
+// ./helpers/track, after this file's own afterEach).
 
-const opened = new Set<number>();
-const files: number[] = [];
 const children: Child[] = [];
 const timers: NodeJS.Timeout[] = [];
 
-function track(fd: number): number {
-  opened.add(fd);
-  return fd;
-}
-function closeFd(fd: number): void {
-  if (!opened.delete(fd)) throw new Error(`closeFd(${fd}): not tracked (closed twice?)`);
-  s.close(fd);
-}
-function pairOf(): [number, number] {
-  const [a, b] = s.socketpair(s.AF_UNIX, s.SOCK_STREAM);
-  return [track(a), track(b)];
-}
-function tcp(): [number, number] {
-  const [c, a] = tcpPair();
-  return [track(c), track(a)];
-}
 function ep(flags?: number): number {
   return track(flags === undefined ? s.epollCreate() : s.epollCreate(flags));
-}
-function regularFile(): number {
-  const fd = fs.openSync(path.join(path.dirname(tmpSocketPath('file')), `file-${files.length}`), 'w+');
-  files.push(fd);
-  return fd;
 }
 afterEach(() => {
   for (const t of timers.splice(0)) clearInterval(t);
   for (const c of children.splice(0)) c.kill('SIGKILL');
-  for (const fd of opened) s.close(fd);
-  opened.clear();
-  for (const fd of files.splice(0)) fs.closeSync(fd);
 });
-
-function thrown(fn: () => unknown): NodeJS.ErrnoException {
-  try {
-    fn();
-  } catch (e) {
-    return e as NodeJS.ErrnoException;
-  }
-  throw new Error('expected an error, but nothing was thrown');
-}
-/** `fn` throws a Node-style system error: code, negative errno naming the same code, syscall, message. */
-function expectSysError(fn: () => unknown, code: keyof typeof osConstants.errno, syscall: string): void {
-  const e = thrown(fn);
-  expect(e).toBeInstanceOf(Error);
-  expect(e.code).toBe(code);
-  expect(e.errno).toBe(-osConstants.errno[code]);
-  expect(getSystemErrorName(e.errno!)).toBe(code);
-  expect(e.syscall).toBe(syscall);
-  expect(e.message).toContain(syscall);
-  expect(e.message).toContain(code);
-}
-function expectCode(fn: () => unknown, type: typeof TypeError | typeof RangeError, code: string): void {
-  const e = thrown(fn);
-  expect(e).toBeInstanceOf(type);
-  expect(e.code).toBe(code);
-}
 
 function poke(from: number, data = 'x'): void {
   expect(s.send(from, data)).toBe(Buffer.byteLength(data));
@@ -95,13 +44,6 @@ function waitMap(epfd: number, max = 64, timeoutMs = 0): Map<number, number> {
     expect(m.has(e.fd)).toBe(false);
     m.set(e.fd, e.events);
   }
-  return m;
-}
-/** The fds an epoll instance watches and their event masks, from /proc/self/fdinfo. */
-function epollTargets(epfd: number): Map<number, number> {
-  const info = fs.readFileSync(`/proc/self/fdinfo/${epfd}`, 'utf8');
-  const m = new Map<number, number>();
-  for (const match of info.matchAll(/^tfd:\s+(\d+)\s+events:\s+([0-9a-f]+)/gm)) m.set(Number(match[1]), parseInt(match[2], 16));
   return m;
 }
 const LINGER_0 = Buffer.from(new Int32Array([1, 0]).buffer); // struct linger { l_onoff = 1, l_linger = 0 }
@@ -172,7 +114,7 @@ describe('epollCreate', () => {
 describe('epollCtl', () => {
   it('ADD, MOD and DEL, seen in /proc/self/fdinfo', () => {
     const e = ep();
-    const [a, b] = pairOf();
+    const [a, b] = trackedPair();
     s.epollCtl(e, s.EPOLL_CTL_ADD, a, s.EPOLLIN);
     // the kernel adds EPOLLERR | EPOLLHUP to every registration
     expect(epollTargets(e)).toEqual(new Map([[a, s.EPOLLIN | s.EPOLLERR | s.EPOLLHUP]]));
@@ -188,7 +130,7 @@ describe('epollCtl', () => {
 
   it('EPOLLET and other high bits: as unsigned (EPOLLET = 2^31) and as a signed int32 (from |)', () => {
     const e = ep();
-    const [a, b] = pairOf();
+    const [a, b] = trackedPair();
     const signed = s.EPOLLIN | s.EPOLLET;
     expect(signed).toBeLessThan(0);
     s.epollCtl(e, s.EPOLL_CTL_ADD, a, signed);
@@ -201,7 +143,7 @@ describe('epollCtl', () => {
 
   it('errors as the kernel gives them', () => {
     const e = ep();
-    const [a, b] = pairOf();
+    const [a, b] = trackedPair();
     s.epollCtl(e, s.EPOLL_CTL_ADD, a, s.EPOLLIN);
     expectSysError(() => s.epollCtl(e, s.EPOLL_CTL_ADD, a, s.EPOLLIN), 'EEXIST', 'epoll_ctl');
     expectSysError(() => s.epollCtl(e, s.EPOLL_CTL_MOD, b, s.EPOLLIN), 'ENOENT', 'epoll_ctl');
@@ -209,7 +151,7 @@ describe('epollCtl', () => {
     // a regular file cannot be watched
     expectSysError(() => s.epollCtl(e, s.EPOLL_CTL_ADD, regularFile(), s.EPOLLIN), 'EPERM', 'epoll_ctl');
     // closed fds
-    const [c] = pairOf();
+    const [c] = trackedPair();
     closeFd(c);
     expectSysError(() => s.epollCtl(e, s.EPOLL_CTL_ADD, c, s.EPOLLIN), 'EBADF', 'epoll_ctl');
     const gone = ep();
@@ -229,7 +171,7 @@ describe('epollCtl', () => {
 
   it('argument checks before the system call', () => {
     const e = ep();
-    const [a] = pairOf();
+    const [a] = trackedPair();
     expectCode(() => s.epollCtl(-1, s.EPOLL_CTL_ADD, a, s.EPOLLIN), RangeError, 'ERR_OUT_OF_RANGE');
     expectCode(() => s.epollCtl(e, s.EPOLL_CTL_ADD, -1, s.EPOLLIN), RangeError, 'ERR_OUT_OF_RANGE');
     expectCode(() => s.epollCtl(e, s.EPOLL_CTL_ADD, 1.5, s.EPOLLIN), RangeError, 'ERR_OUT_OF_RANGE');
@@ -246,7 +188,7 @@ describe('epollCtl', () => {
 describe('epollWait', () => {
   it('returns [{ fd, events }] for ready fds; the data word carries the fd', () => {
     const e = ep();
-    const [a, b] = pairOf();
+    const [a, b] = trackedPair();
     s.epollCtl(e, s.EPOLL_CTL_ADD, a, s.EPOLLIN);
     s.epollCtl(e, s.EPOLL_CTL_ADD, b, s.EPOLLIN | s.EPOLLOUT);
     const res = s.epollWait(e, 8, 0);
@@ -260,7 +202,7 @@ describe('epollWait', () => {
 
   it('a closed fd leaves the set: nothing is reported for it', () => {
     const e = ep();
-    const [a, b] = pairOf();
+    const [a, b] = trackedPair();
     s.epollCtl(e, s.EPOLL_CTL_ADD, a, s.EPOLLIN | s.EPOLLOUT);
     s.epollCtl(e, s.EPOLL_CTL_ADD, b, s.EPOLLIN);
     closeFd(a);
@@ -271,7 +213,7 @@ describe('epollWait', () => {
 
   it('maxEvents: at most that many; the rest come on the next call', () => {
     const e = ep();
-    const fds = [...pairOf(), ...pairOf(), ...pairOf()];
+    const fds = [...trackedPair(), ...trackedPair(), ...trackedPair()];
     for (const fd of fds) s.epollCtl(e, s.EPOLL_CTL_ADD, fd, s.EPOLLOUT);
     const first = s.epollWait(e, 2, 0);
     expect(first).toHaveLength(2);
@@ -294,7 +236,7 @@ describe('epollWait', () => {
   });
 
   it('errors: epoll_wait on a non-epoll fd (EINVAL) and on a closed one (EBADF)', () => {
-    const [a] = pairOf();
+    const [a] = trackedPair();
     expectSysError(() => s.epollWait(a, 1, 0), 'EINVAL', 'epoll_wait');
     expectSysError(() => s.epollWaitInto(a, new Int32Array(2), 0), 'EINVAL', 'epoll_wait');
     const gone = ep();
@@ -325,7 +267,7 @@ describe('epollWait', () => {
     expectCode(() => s.epollWait(e, 1, '5' as unknown as number), TypeError, 'ERR_INVALID_ARG_TYPE');
     expectCode(() => s.epollWaitInto(e, out, '5' as unknown as number), TypeError, 'ERR_INVALID_ARG_TYPE');
     // with a ready fd, every timeout returns it, the forever ones too
-    const [a] = pairOf();
+    const [a] = trackedPair();
     s.epollCtl(e, s.EPOLL_CTL_ADD, a, s.EPOLLOUT);
     for (const t of [undefined, null, -1, -Infinity, 0, 0.5, 2 ** 31 - 1]) {
       expect(s.epollWait(e, 1, t)).toEqual([{ fd: a, events: s.EPOLLOUT }]);
@@ -371,7 +313,7 @@ describe('epollWait', () => {
 describe('epollWaitInto', () => {
   it('fills (fd, events) pairs and returns the count; the rest of the array is not touched', () => {
     const e = ep();
-    const [a, b] = pairOf();
+    const [a, b] = trackedPair();
     s.epollCtl(e, s.EPOLL_CTL_ADD, a, s.EPOLLIN);
     s.epollCtl(e, s.EPOLL_CTL_ADD, b, s.EPOLLOUT);
     const out = new Int32Array(16).fill(-7);
@@ -388,7 +330,7 @@ describe('epollWaitInto', () => {
 
   it('an out array smaller than the ready fds: only what fits; the rest on the next call', () => {
     const e = ep();
-    const fds = [...pairOf(), ...pairOf()];
+    const fds = [...trackedPair(), ...trackedPair()];
     for (const fd of fds) s.epollCtl(e, s.EPOLL_CTL_ADD, fd, s.EPOLLOUT);
     // room for one pair (an odd length rounds down)
     const one = new Int32Array(3).fill(-7);
@@ -409,7 +351,7 @@ describe('epollWaitInto', () => {
 
   it('writes into a subarray view at its offset', () => {
     const e = ep();
-    const [a] = pairOf();
+    const [a] = trackedPair();
     s.epollCtl(e, s.EPOLL_CTL_ADD, a, s.EPOLLOUT);
     const big = new Int32Array(8).fill(-7);
     expect(s.epollWaitInto(e, big.subarray(2, 4), 0)).toBe(1);
@@ -430,8 +372,8 @@ describe('epollWaitInto', () => {
 describe('modes and conditions', () => {
   it('EPOLLET: one event per new arrival, not repeated while the data stays unread', () => {
     const e = ep();
-    const [a, b] = pairOf();
-    const [c, d] = pairOf();
+    const [a, b] = trackedPair();
+    const [c, d] = trackedPair();
     s.epollCtl(e, s.EPOLL_CTL_ADD, a, s.EPOLLIN | s.EPOLLET);
     s.epollCtl(e, s.EPOLL_CTL_ADD, c, s.EPOLLIN); // level-triggered, for comparison
     expect(s.epollWait(e, 8, 0)).toEqual([]);
@@ -449,7 +391,7 @@ describe('modes and conditions', () => {
     expect(s.recv(a, 10)!.toString()).toBe('xx');
     expect(waitMap(e)).toEqual(new Map([[c, s.EPOLLIN]]));
     // the flag as a signed int32 behaves the same (already used above); EPOLLET with EPOLLOUT: one edge
-    const [f] = pairOf();
+    const [f] = trackedPair();
     s.epollCtl(e, s.EPOLL_CTL_ADD, f, (s.EPOLLOUT | s.EPOLLET) >>> 0);
     expect(waitMap(e).get(f)).toBe(s.EPOLLOUT);
     expect(waitMap(e).has(f)).toBe(false);
@@ -457,7 +399,7 @@ describe('modes and conditions', () => {
 
   it('EPOLLONESHOT: one event, then nothing until re-armed with MOD', () => {
     const e = ep();
-    const [a, b] = pairOf();
+    const [a, b] = trackedPair();
     s.epollCtl(e, s.EPOLL_CTL_ADD, a, s.EPOLLIN | s.EPOLLONESHOT);
     poke(b);
     expect(s.epollWait(e, 8, 0)).toEqual([{ fd: a, events: s.EPOLLIN }]);
@@ -476,8 +418,8 @@ describe('modes and conditions', () => {
   });
 
   it.each([
-    { name: 'Unix stream', make: pairOf },
-    { name: 'TCP', make: tcp },
+    { name: 'Unix stream', make: trackedPair },
+    { name: 'TCP', make: trackedTcpPair },
   ])('EPOLLRDHUP on the peer shutdown(SHUT_WR) ($name)', ({ make }) => {
     const e = ep();
     const [a, b] = make();
@@ -501,7 +443,7 @@ describe('modes and conditions', () => {
 
   it('EPOLLHUP when the peer of a Unix stream socket closes, even with no events asked for', () => {
     const e = ep();
-    const [a, b] = pairOf();
+    const [a, b] = trackedPair();
     s.epollCtl(e, s.EPOLL_CTL_ADD, a, 0);
     expect(s.epollWait(e, 8, 0)).toEqual([]);
     closeFd(b);
@@ -510,8 +452,8 @@ describe('modes and conditions', () => {
 
   it('EPOLLHUP | EPOLLERR on a reset (SO_LINGER {1, 0} then close on the peer)', () => {
     const e = ep();
-    const [c, d] = tcp();
-    const [f, g] = tcp();
+    const [c, d] = trackedTcpPair();
+    const [f, g] = trackedTcpPair();
     s.epollCtl(e, s.EPOLL_CTL_ADD, c, s.EPOLLIN | s.EPOLLOUT | s.EPOLLRDHUP);
     s.epollCtl(e, s.EPOLL_CTL_ADD, f, 0); // ERR and HUP come unasked
     expect(waitMap(e)).toEqual(new Map([[c, s.EPOLLOUT]]));
@@ -527,7 +469,7 @@ describe('modes and conditions', () => {
 
   it('EPOLLPRI on urgent (out-of-band) TCP data', () => {
     const e = ep();
-    const [c, d] = tcp();
+    const [c, d] = trackedTcpPair();
     s.epollCtl(e, s.EPOLL_CTL_ADD, c, s.EPOLLPRI);
     expect(s.epollWait(e, 8, 0)).toEqual([]);
     expect(s.send(d, '!', s.MSG_OOB)).toBe(1);
@@ -539,7 +481,7 @@ describe('modes and conditions', () => {
 
   it('DEL stops the reports; the fds stay open', () => {
     const e = ep();
-    const [a, b] = pairOf();
+    const [a, b] = trackedPair();
     s.epollCtl(e, s.EPOLL_CTL_ADD, a, s.EPOLLIN);
     poke(b);
     expect(s.epollWait(e, 8, 0)).toHaveLength(1);

@@ -10,75 +10,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { getSystemErrorName } from 'node:util';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as s from '../lib';
 import { native } from '../lib/binding';
 import { errnoErrorFromNumber } from '../lib/errors';
+import { expectRangeError, expectSysError, expectTypeError, thrown } from './helpers/expect';
 import { checkFdLeaks, isOpen, openFds } from './helpers/fds';
 import { tmpSocketPath } from './helpers/net';
+import { closeFd, regularFile, track, untrack, useFdTracking } from './helpers/track';
 
 checkFdLeaks();
-
-const opened = new Set<number>();
-function track(fd: number): number {
-  opened.add(fd);
-  return fd;
-}
-function closeFd(fd: number): void {
-  if (!opened.delete(fd)) throw new Error(`closeFd(${fd}): not tracked (closed twice?)`);
-  s.close(fd);
-}
-const files: number[] = [];
-afterEach(() => {
-  for (const fd of opened) s.close(fd);
-  opened.clear();
-  for (const fd of files.splice(0)) fs.closeSync(fd);
-});
-
-let tmpDir: string | undefined;
-afterAll(() => {
-  if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
-});
-/** An open regular file: a valid fd that is not a socket. */
-function fileFd(): number {
-  tmpDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'sockfd-errors-'));
-  const fd = fs.openSync(path.join(tmpDir, `f-${files.length}-${Date.now()}`), 'w+');
-  files.push(fd);
-  return fd;
-}
-
-/** What `fn` throws; fails if it returns. Checks the value is an Error whose stack passes through this file. */
-function thrown(fn: () => unknown): Error & NodeJS.ErrnoException & { address?: string; port?: number } {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(Error);
-    expect(typeof (e as Error).message).toBe('string');
-    return e as Error & NodeJS.ErrnoException;
-  }
-  throw new Error('expected an exception, got a return');
-}
-function expectTypeError(fn: () => unknown, code = 'ERR_INVALID_ARG_TYPE'): Error {
-  const e = thrown(fn);
-  expect(e, e.message).toBeInstanceOf(TypeError);
-  expect(e.code, e.message).toBe(code);
-  return e;
-}
-function expectRangeError(fn: () => unknown): Error {
-  const e = thrown(fn);
-  expect(e, e.message).toBeInstanceOf(RangeError);
-  expect(e.code, e.message).toBe('ERR_OUT_OF_RANGE');
-  return e;
-}
-function expectSystemError(fn: () => unknown, code: string, syscall: string): NodeJS.ErrnoException {
-  const e = thrown(fn);
-  expect(e.code, e.message).toBe(code);
-  expect(e.errno).toBe(-(os.constants.errno as Record<string, number>)[code]);
-  expect(getSystemErrorName(e.errno!)).toBe(code);
-  expect(e.syscall).toBe(syscall);
-  expect(e.message.startsWith(`${syscall} ${code}`)).toBe(true);
-  return e;
-}
+useFdTracking();
 
 /** An fd number that is not open in this process (checked), well above anything in use. */
 function neverOpened(from = 4321): number {
@@ -157,7 +99,7 @@ describe('wrong types: TypeError ERR_INVALID_ARG_TYPE from every raw export', ()
         const r = spec.fn(...spec.args(fd));
         if (spec.name === 'socket') track(r as number);
         if (spec.name === 'socketpair') (r as number[]).forEach(track);
-        if (spec.name === 'close') opened.delete(fd);
+        if (spec.name === 'close') untrack(fd);
       } catch (e) {
         // A system error is fine here (accept on UDP, ...): what matters is that it is not an argument error.
         expect((e as NodeJS.ErrnoException).code).not.toMatch(/^ERR_/);
@@ -368,7 +310,7 @@ describe('addresses that cannot be used', () => {
     }
     // Nothing happened to the socket: still unbound and unconnected.
     expect(s.getsockname(fd)).toEqual({ family: 'IPv4', address: '0.0.0.0', port: 0 });
-    expectSystemError(() => s.getpeername(fd), 'ENOTCONN', 'getpeername');
+    expectSysError(() => s.getpeername(fd), 'ENOTCONN', 'getpeername');
   });
 
   it('Unix paths: over 107 bytes is a RangeError, an inner NUL a TypeError ERR_INVALID_ARG_VALUE', () => {
@@ -387,12 +329,12 @@ describe('addresses that cannot be used', () => {
     // Multi-byte characters count in bytes.
     expectRangeError(() => s.bind(fd, { path: '/tmp/' + 'é'.repeat(52) }));
     // 107 bytes is a valid length: the kernel answers (nothing is there).
-    expectSystemError(() => s.connect(fd, { path: long.slice(0, -1) }), 'ENOENT', 'connect');
+    expectSysError(() => s.connect(fd, { path: long.slice(0, -1) }), 'ENOENT', 'connect');
     // An abstract name may use all 108 bytes, not 109.
     expectRangeError(() => s.bind(fd, { path: '\0' + 'a'.repeat(108) }));
     const abstract108 = `\0sockfd-nobody-${process.pid}-`.padEnd(108, 'z');
     expect(Buffer.byteLength(abstract108)).toBe(108);
-    expectSystemError(() => s.connect(fd, { path: abstract108 }), 'ECONNREFUSED', 'connect');
+    expectSysError(() => s.connect(fd, { path: abstract108 }), 'ECONNREFUSED', 'connect');
 
     for (const p of ['/tmp/a\0b', 'rel\0', `${dir}/x\0`]) {
       const e = expectTypeError(() => s.bind(fd, { path: p }), 'ERR_INVALID_ARG_VALUE');
@@ -443,7 +385,7 @@ describe('argument errors come before any system call', () => {
     expectRangeError(() => s.connect(fd, { address: '127.0.0.1', port: 65536 }));
     expectRangeError(() => s.bind(fd, { address: '127.0.0.1', port: -1 }));
     expect(s.getsockname(fd)).toEqual({ family: 'IPv4', address: '0.0.0.0', port: 0 });
-    expectSystemError(() => s.getpeername(fd), 'ENOTCONN', 'getpeername');
+    expectSysError(() => s.getpeername(fd), 'ENOTCONN', 'getpeername');
     expectRangeError(() => s.listen(fd, -5));
     expect(s.getsockopt(fd, s.SOL_SOCKET, s.SO_ACCEPTCONN)).toBe(0);
     expectRangeError(() => s.setsockopt(fd, s.SOL_SOCKET, s.SO_REUSEADDR, 1.5));
@@ -529,7 +471,7 @@ describe('system errors on bad fds', () => {
 
   it.each(calls)('%s on a never-opened fd: EBADF', (_name, syscall, call) => {
     const fd = neverOpened();
-    const e = expectSystemError(() => call(fd), 'EBADF', syscall);
+    const e = expectSysError(() => call(fd), 'EBADF', syscall);
     expect(e.errno).toBe(-os.constants.errno.EBADF);
     expect(e.stack).toContain('errors.test.ts');
   });
@@ -539,7 +481,7 @@ describe('system errors on bad fds', () => {
     s.close(fd);
     // Nothing else runs on this thread between the close and the call; the number was a socket of ours.
     if (isOpen(fd)) return; // reused by another thread of the runner meanwhile: nothing to test
-    expectSystemError(() => call(fd), 'EBADF', syscall);
+    expectSysError(() => call(fd), 'EBADF', syscall);
   });
 
   it('select with a closed fd: EBADF; poll reports POLLNVAL for it and still reports the others', () => {
@@ -550,9 +492,9 @@ describe('system errors on bad fds', () => {
     const closed = s.socket(s.AF_INET, s.SOCK_STREAM);
     s.close(closed);
     if (!isOpen(closed)) {
-      expectSystemError(() => s.select([closed], [], [], 0), 'EBADF', 'select');
-      expectSystemError(() => s.select([a], [closed], [], 0), 'EBADF', 'select');
-      expectSystemError(() => s.select([], [], [closed], 2 ** 31 - 1), 'EBADF', 'select');
+      expectSysError(() => s.select([closed], [], [], 0), 'EBADF', 'select');
+      expectSysError(() => s.select([a], [closed], [], 0), 'EBADF', 'select');
+      expectSysError(() => s.select([], [], [closed], 2 ** 31 - 1), 'EBADF', 'select');
     }
     const dead = neverOpened();
     const r = s.poll([{ fd: dead, events: s.POLLIN }, { fd: a, events: s.POLLOUT }], 0);
@@ -568,24 +510,24 @@ describe('system errors on bad fds', () => {
   });
 
   it('a file that is not a socket: ENOTSOCK', () => {
-    const fd = fileFd();
-    expectSystemError(() => s.recv(fd, 10), 'ENOTSOCK', 'recv');
-    expectSystemError(() => s.recvInto(fd, Buffer.alloc(4)), 'ENOTSOCK', 'recv');
-    expectSystemError(() => s.recvfrom(fd, 10), 'ENOTSOCK', 'recvfrom');
-    expectSystemError(() => s.send(fd, 'x'), 'ENOTSOCK', 'send');
-    expectSystemError(() => s.sendto(fd, 'x', { address: '127.0.0.1', port: 9 }), 'ENOTSOCK', 'sendto');
-    const be = expectSystemError(() => s.bind(fd, { address: '127.0.0.1', port: 0 }), 'ENOTSOCK', 'bind');
+    const fd = regularFile();
+    expectSysError(() => s.recv(fd, 10), 'ENOTSOCK', 'recv');
+    expectSysError(() => s.recvInto(fd, Buffer.alloc(4)), 'ENOTSOCK', 'recv');
+    expectSysError(() => s.recvfrom(fd, 10), 'ENOTSOCK', 'recvfrom');
+    expectSysError(() => s.send(fd, 'x'), 'ENOTSOCK', 'send');
+    expectSysError(() => s.sendto(fd, 'x', { address: '127.0.0.1', port: 9 }), 'ENOTSOCK', 'sendto');
+    const be = expectSysError(() => s.bind(fd, { address: '127.0.0.1', port: 0 }), 'ENOTSOCK', 'bind');
     expect(be.message).toBe('bind ENOTSOCK 127.0.0.1:0');
     expect((be as { address?: string }).address).toBe('127.0.0.1');
     expect((be as { port?: number }).port).toBe(0);
-    expectSystemError(() => s.connect(fd, { path: '/nonexistent/x' }), 'ENOTSOCK', 'connect');
-    expectSystemError(() => s.listen(fd), 'ENOTSOCK', 'listen');
-    expectSystemError(() => s.accept(fd), 'ENOTSOCK', 'accept');
-    expectSystemError(() => s.shutdown(fd, s.SHUT_RD), 'ENOTSOCK', 'shutdown');
-    expectSystemError(() => s.getsockname(fd), 'ENOTSOCK', 'getsockname');
-    expectSystemError(() => s.getpeername(fd), 'ENOTSOCK', 'getpeername');
-    expectSystemError(() => s.getsockopt(fd, s.SOL_SOCKET, s.SO_TYPE), 'ENOTSOCK', 'getsockopt');
-    expectSystemError(() => s.setsockopt(fd, s.SOL_SOCKET, s.SO_REUSEADDR, 1), 'ENOTSOCK', 'setsockopt');
+    expectSysError(() => s.connect(fd, { path: '/nonexistent/x' }), 'ENOTSOCK', 'connect');
+    expectSysError(() => s.listen(fd), 'ENOTSOCK', 'listen');
+    expectSysError(() => s.accept(fd), 'ENOTSOCK', 'accept');
+    expectSysError(() => s.shutdown(fd, s.SHUT_RD), 'ENOTSOCK', 'shutdown');
+    expectSysError(() => s.getsockname(fd), 'ENOTSOCK', 'getsockname');
+    expectSysError(() => s.getpeername(fd), 'ENOTSOCK', 'getpeername');
+    expectSysError(() => s.getsockopt(fd, s.SOL_SOCKET, s.SO_TYPE), 'ENOTSOCK', 'getsockopt');
+    expectSysError(() => s.setsockopt(fd, s.SOL_SOCKET, s.SO_REUSEADDR, 1), 'ENOTSOCK', 'setsockopt');
     // fcntl and getBlocking work on any fd.
     expect(s.getBlocking(fd)).toBe(true);
     expect(typeof s.fcntl(fd, s.F_GETFL)).toBe('number');
@@ -593,16 +535,16 @@ describe('system errors on bad fds', () => {
 
   it('errors of the kernel on good fds, with the same shape', () => {
     const fd = track(s.socket(s.AF_INET, s.SOCK_STREAM));
-    expectSystemError(() => s.shutdown(fd, s.SHUT_RDWR), 'ENOTCONN', 'shutdown');
-    expectSystemError(() => s.send(fd, 'x'), 'EPIPE', 'send');
-    expectSystemError(() => s.setsockopt(fd, s.SOL_SOCKET, 12345, 1), 'ENOPROTOOPT', 'setsockopt');
+    expectSysError(() => s.shutdown(fd, s.SHUT_RDWR), 'ENOTCONN', 'shutdown');
+    expectSysError(() => s.send(fd, 'x'), 'EPIPE', 'send');
+    expectSysError(() => s.setsockopt(fd, s.SOL_SOCKET, 12345, 1), 'ENOPROTOOPT', 'setsockopt');
     // EOPNOTSUPP and ENOTSUP are one number on Linux; libuv (and so Node) names it ENOTSUP.
-    expectSystemError(() => s.getsockopt(fd, 12345, 1), 'ENOTSUP', 'getsockopt');
-    expectSystemError(() => s.socket(12345, s.SOCK_STREAM), 'EAFNOSUPPORT', 'socket');
-    expectSystemError(() => s.shutdown(fd, 99), 'EINVAL', 'shutdown');
-    expectSystemError(() => s.socketpair(s.AF_INET, s.SOCK_STREAM), 'ENOTSUP', 'socketpair');
+    expectSysError(() => s.getsockopt(fd, 12345, 1), 'ENOTSUP', 'getsockopt');
+    expectSysError(() => s.socket(12345, s.SOCK_STREAM), 'EAFNOSUPPORT', 'socket');
+    expectSysError(() => s.shutdown(fd, 99), 'EINVAL', 'shutdown');
+    expectSysError(() => s.socketpair(s.AF_INET, s.SOCK_STREAM), 'ENOTSUP', 'socketpair');
     // A Unix path on an IPv4 socket: the kernel says EAFNOSUPPORT and the path is in the error.
-    const e = expectSystemError(() => s.bind(fd, { path: '/nonexistent/sock' }), 'EAFNOSUPPORT', 'bind');
+    const e = expectSysError(() => s.bind(fd, { path: '/nonexistent/sock' }), 'EAFNOSUPPORT', 'bind');
     expect(e.message).toBe('bind EAFNOSUPPORT /nonexistent/sock');
     expect((e as { address?: string }).address).toBe('/nonexistent/sock');
     expect('port' in e).toBe(false);

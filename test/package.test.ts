@@ -14,19 +14,16 @@ import * as constantsModule from '../lib/constants';
 import { root, runNode, wrap, type Child } from './helpers/child';
 import { checkFdLeaks } from './helpers/fds';
 import { ipv6 } from './helpers/net';
+import { track, useFdTracking } from './helpers/track';
 
 checkFdLeaks();
+useFdTracking();
 
+// Children are killed after each test by this file's afterEach, then the fds it tracks by ./helpers/track.
 const children: Child[] = [];
-const fds: number[] = [];
 afterEach(() => {
   for (const c of children.splice(0)) c.kill('SIGKILL');
-  for (const fd of fds.splice(0)) s.close(fd);
 });
-function track(fd: number): number {
-  fds.push(fd);
-  return fd;
-}
 
 /** Runs a child to its end: its exit code and stdout. */
 async function run(child: Child): Promise<{ code: number | string; out: string }> {

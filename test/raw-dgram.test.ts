@@ -8,52 +8,17 @@
 import { randomBytes } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as s from '../lib';
-import { checkFdLeaks, fdFlags, O_CLOEXEC } from './helpers/fds';
+import { thrown } from './helpers/expect';
+import { checkFdLeaks, fdFlags, O_CLOEXEC, waitFd } from './helpers/fds';
 import { families, ipv6, tmpSocketPath } from './helpers/net';
+import { closeFd, track, trackedPair, useFdTracking } from './helpers/track';
 
 checkFdLeaks();
+useFdTracking();
 
-const opened = new Set<number>();
-function track(fd: number): number {
-  opened.add(fd);
-  return fd;
-}
-function closeFd(fd: number): void {
-  if (!opened.delete(fd)) throw new Error(`closeFd(${fd}): not tracked (closed twice?)`);
-  s.close(fd);
-}
-function pair(type: number): [number, number] {
-  const [a, b] = s.socketpair(s.AF_UNIX, type);
-  return [track(a), track(b)];
-}
-afterEach(() => {
-  for (const fd of opened) s.close(fd);
-  opened.clear();
-});
-
-/** Waits (over spurious wake-ups) until poll() reports one of `events` (or an error) on `fd`; the revents. */
-function waitFd(fd: number, events: number, ms = 10000): number {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const left = deadline - Date.now();
-    if (left <= 0) throw new Error(`fd ${fd}: none of events ${events} within ${ms} ms`);
-    const r = s.poll([{ fd, events }], left);
-    if (r.length > 0) return r[0].revents;
-  }
-}
 const readable = (fd: number) => waitFd(fd, s.POLLIN);
-
-function thrown(fn: () => unknown): NodeJS.ErrnoException {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(Error);
-    return e as NodeJS.ErrnoException;
-  }
-  throw new Error('expected an exception');
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -325,7 +290,7 @@ describe('Unix datagram sockets', () => {
   });
 
   it('socketpair(AF_UNIX, SOCK_DGRAM): boundaries, empty datagrams, unbound addresses, would-block', () => {
-    const [a, b] = pair(s.SOCK_DGRAM);
+    const [a, b] = trackedPair(s.SOCK_DGRAM);
     expect(s.send(a, 'first')).toBe(5);
     expect(s.send(a, '')).toBe(0);
     expect(s.send(a, new DataView(new ArrayBuffer(3)))).toBe(3);
@@ -348,7 +313,7 @@ describe('Unix datagram sockets', () => {
   });
 
   it('send on a datagram socketpair whose peer closed: ECONNREFUSED', () => {
-    const [a, b] = pair(s.SOCK_DGRAM);
+    const [a, b] = trackedPair(s.SOCK_DGRAM);
     closeFd(b);
     const e = thrown(() => s.send(a, 'x'));
     expect(['ECONNREFUSED', 'EPIPE', 'ENOTCONN']).toContain(e.code);
@@ -361,7 +326,7 @@ describe('Unix datagram sockets', () => {
 
 describe('Unix seqpacket sockets', () => {
   it('socketpair: message boundaries, truncation, end of stream', () => {
-    const [a, b] = pair(s.SOCK_SEQPACKET);
+    const [a, b] = trackedPair(s.SOCK_SEQPACKET);
     expect(s.getsockopt(a, s.SOL_SOCKET, s.SO_TYPE)).toBe(s.SOCK_SEQPACKET);
     s.send(a, 'alpha');
     s.send(a, 'beta');

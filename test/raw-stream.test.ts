@@ -14,47 +14,25 @@ import { getSystemErrorName } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as s from '../lib';
 import { root, runNode, wrap, type Child } from './helpers/child';
-import { checkFdLeaks, fdFlags, isOpen, O_CLOEXEC } from './helpers/fds';
+import { thrown } from './helpers/expect';
+import { checkFdLeaks, fdFlags, isOpen, O_CLOEXEC, waitFd } from './helpers/fds';
 import { closedPort, families, ipv6, tcpListener, tmpSocketPath } from './helpers/net';
+import { closeFd, track, trackedPair, useFdTracking } from './helpers/track';
 
 checkFdLeaks();
+useFdTracking();
 
 // ---------------------------------------------------------------------------------------------------------------
-// Bookkeeping: every fd a test opens is tracked and closed after it, exactly once.
+// Bookkeeping: every fd a test opens is tracked and closed after it, exactly once (by ./helpers/track, after
+// this file's own afterEach).
 
-const opened = new Set<number>();
-function track(fd: number): number {
-  opened.add(fd);
-  return fd;
-}
-function closeFd(fd: number): void {
-  if (!opened.delete(fd)) throw new Error(`closeFd(${fd}): not tracked (closed twice?)`);
-  s.close(fd);
-}
-function pair(type: number = s.SOCK_STREAM): [number, number] {
-  const [a, b] = s.socketpair(s.AF_UNIX, type);
-  return [track(a), track(b)];
-}
 const children: Child[] = [];
 afterEach(() => {
   for (const c of children.splice(0)) c.kill('SIGKILL');
-  for (const fd of opened) s.close(fd);
-  opened.clear();
 });
 
 const O_NONBLOCK = s.O_NONBLOCK;
 const O_APPEND = fsConstants.O_APPEND;
-
-/** Waits (over spurious wake-ups) until poll() reports one of `events` (or an error) on `fd`; the revents. */
-function waitFd(fd: number, events: number, ms = 10000): number {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const left = deadline - Date.now();
-    if (left <= 0) throw new Error(`fd ${fd}: none of events ${events} within ${ms} ms`);
-    const r = s.poll([{ fd, events }], left);
-    if (r.length > 0) return r[0].revents;
-  }
-}
 
 /** Receives exactly `n` bytes that the peer has already sent (waiting for readability before each recv). */
 function recvExact(fd: number, n: number): Buffer {
@@ -78,17 +56,6 @@ function bytesOf(v: ArrayBufferView | ArrayBuffer): Buffer {
 
 function sha256(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
-}
-
-/** Catches what `fn` throws. */
-function thrown(fn: () => unknown): NodeJS.ErrnoException & { address?: string; port?: number } {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(Error);
-    return e as NodeJS.ErrnoException;
-  }
-  throw new Error('expected an exception');
 }
 
 /** A reader child: reads fd 3 (inherited) or a TCP connection to end of stream, prints the count and sha256. */
@@ -501,7 +468,7 @@ describe('Unix stream sockets', () => {
   });
 
   it('send to a closed peer is an EPIPE error, not a signal, and the process goes on', () => {
-    const [a, b] = pair();
+    const [a, b] = trackedPair();
     closeFd(b);
     const e = thrown(() => s.send(a, 'anyone?'));
     expect(e.code).toBe('EPIPE');
@@ -519,7 +486,7 @@ describe('Unix stream sockets', () => {
 
 describe('data and buffers', () => {
   it('send takes a UTF-8 string, Buffer, Uint8Array, Uint16Array, DataView and ArrayBuffer (only the view\'s bytes)', () => {
-    const [a, b] = pair();
+    const [a, b] = trackedPair();
     const backing = new ArrayBuffer(16);
     new Uint8Array(backing).forEach((_, i, arr) => (arr[i] = i + 1));
     const cases: Array<[string, s.Data, Buffer]> = [
@@ -547,7 +514,7 @@ describe('data and buffers', () => {
   });
 
   it('recvInto writes exactly into [offset, offset + length) and nothing outside it', () => {
-    const [a, b] = pair();
+    const [a, b] = trackedPair();
     s.send(a, 'ABCDEFGHIJ');
     const buf = Buffer.alloc(32, 0xaa);
     waitFd(b, s.POLLIN);
@@ -568,7 +535,7 @@ describe('data and buffers', () => {
   });
 
   it('recvInto counts offset and length in bytes on any view, relative to the view', () => {
-    const [a, b] = pair();
+    const [a, b] = trackedPair();
     const backing = new ArrayBuffer(24);
     new Uint8Array(backing).fill(0x55);
     const u16 = new Uint16Array(backing, 4, 8); // bytes 4..20 of the backing store
@@ -593,7 +560,7 @@ describe('data and buffers', () => {
   });
 
   it('recv of a large size returns only what arrived, in a Buffer of that length', () => {
-    const [a, b] = pair();
+    const [a, b] = trackedPair();
     s.send(a, 'short');
     waitFd(b, s.POLLIN);
     const got = s.recv(b, 1 << 20)!;
@@ -612,7 +579,7 @@ describe('data and buffers', () => {
   });
 
   it('several MiB through non-blocking send and recvInto, interleaved in this thread', () => {
-    const [a, b] = pair();
+    const [a, b] = trackedPair();
     s.setBlocking(a, false);
     s.setBlocking(b, false);
     const data = randomBytes(5 * 1024 * 1024);
@@ -642,7 +609,7 @@ describe('data and buffers', () => {
   });
 
   it('sendAll of several MiB over a socketpair to a child reader (blocking fd)', async () => {
-    const [a, b] = pair();
+    const [a, b] = trackedPair();
     const child = readerOnFd(b);
     closeFd(b);
     const data = randomBytes(4 * 1024 * 1024 + 7);
@@ -655,7 +622,7 @@ describe('data and buffers', () => {
   });
 
   it('sendAll of several MiB on a non-blocking fd waits for writability between partial sends', async () => {
-    const [a, b] = pair();
+    const [a, b] = trackedPair();
     const child = readerOnFd(b);
     closeFd(b);
     s.setBlocking(a, false);
@@ -677,12 +644,12 @@ describe('descriptor flags and socket options', () => {
     const fd = track(s.socket(s.AF_INET, s.SOCK_STREAM));
     expect(fdFlags(fd) & O_CLOEXEC).toBe(O_CLOEXEC);
     expect(s.fcntl(fd, s.F_GETFD)).toBe(s.FD_CLOEXEC);
-    const [a, b] = pair();
+    const [a, b] = trackedPair();
     for (const x of [a, b]) {
       expect(fdFlags(x) & O_CLOEXEC).toBe(O_CLOEXEC);
       expect(s.fcntl(x, s.F_GETFD) & s.FD_CLOEXEC).toBe(s.FD_CLOEXEC);
     }
-    const [d1, d2] = pair(s.SOCK_DGRAM);
+    const [d1, d2] = trackedPair(s.SOCK_DGRAM);
     expect(fdFlags(d1) & O_CLOEXEC).toBe(O_CLOEXEC);
     expect(fdFlags(d2) & O_CLOEXEC).toBe(O_CLOEXEC);
     const l = tcpListener();
@@ -700,7 +667,7 @@ describe('descriptor flags and socket options', () => {
 
   it('close-on-exec: a child process does not inherit the sockets', async () => {
     const fd = track(s.socket(s.AF_INET, s.SOCK_STREAM));
-    const [a] = pair();
+    const [a] = trackedPair();
     const child = runNode(`
       const fs = require('node:fs');
       const out = [];
@@ -800,7 +767,7 @@ describe('descriptor flags and socket options', () => {
   });
 
   it('SO_TYPE, SO_DOMAIN and SO_ERROR read as numbers', () => {
-    const [a] = pair(s.SOCK_SEQPACKET);
+    const [a] = trackedPair(s.SOCK_SEQPACKET);
     expect(s.getsockopt(a, s.SOL_SOCKET, s.SO_TYPE)).toBe(s.SOCK_SEQPACKET);
     expect(s.getsockopt(a, s.SOL_SOCKET, s.SO_DOMAIN)).toBe(s.AF_UNIX);
     expect(s.getsockopt(a, s.SOL_SOCKET, s.SO_ERROR)).toBe(0);

@@ -16,32 +16,20 @@ import * as s from '../lib';
 import { runNode, wrap, type Child } from './helpers/child';
 import { checkFdLeaks } from './helpers/fds';
 import { closedPort, ipv6, tcpListener, tmpSocketPath } from './helpers/net';
+import { closeFd, track, trackedPair, useFdTracking } from './helpers/track';
 
 checkFdLeaks();
+useFdTracking();
 
 // ---------------------------------------------------------------------------------------------------------------
-// Bookkeeping: every fd a test opens is tracked and closed after it, exactly once.
+// Bookkeeping: every fd a test opens is tracked and closed after it, exactly once (by ./helpers/track, after
+// this file's own afterEach).
 
-const opened = new Set<number>();
-function track(fd: number): number {
-  opened.add(fd);
-  return fd;
-}
-function closeFd(fd: number): void {
-  if (!opened.delete(fd)) throw new Error(`closeFd(${fd}): not tracked (closed twice?)`);
-  s.close(fd);
-}
-function pairOf(domain: number = s.AF_UNIX, type: number = s.SOCK_STREAM): [number, number] {
-  const [a, b] = s.socketpair(domain, type);
-  return [track(a), track(b)];
-}
 const children: Child[] = [];
 const timers: NodeJS.Timeout[] = [];
 afterEach(() => {
   for (const t of timers.splice(0)) clearInterval(t);
   for (const c of children.splice(0)) c.kill('SIGKILL');
-  for (const fd of opened) s.close(fd);
-  opened.clear();
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -306,14 +294,14 @@ describe.each([selectAdapter, pollAdapter])('$name', (A) => {
   });
 
   it('timeout 0 with nothing ready returns at once with nothing', () => {
-    const [a, b] = pairOf();
+    const [a, b] = trackedPair();
     const r = A.wait([a, b], [], 0);
     expect(r.read).toEqual([]);
     expect(r.write).toEqual([]);
   });
 
   it('a positive timeout with nothing ready returns nothing after at least that long', () => {
-    const [a, b] = pairOf();
+    const [a, b] = trackedPair();
     for (const timeout of [30, 75]) {
       const t0 = performance.now();
       const r = A.wait([a, b], [], timeout);
@@ -324,7 +312,7 @@ describe.each([selectAdapter, pollAdapter])('$name', (A) => {
   });
 
   it('a fractional timeout rounds up, not down to a poll', () => {
-    const [a] = pairOf();
+    const [a] = trackedPair();
     const t0 = performance.now();
     expect(A.wait([a], [], 0.5).read).toEqual([]);
     // 0.5 ms rounds up to 1 ms: the kernel sleeps at least that; rounded down it would return at once.
@@ -332,7 +320,7 @@ describe.each([selectAdapter, pollAdapter])('$name', (A) => {
   });
 
   it('a timeout above 2^31-1 ms is a RangeError; 2^31-1 itself is allowed', () => {
-    const [a, b] = pairOf();
+    const [a, b] = trackedPair();
     for (const bad of [2 ** 31, 2 ** 32, Infinity, NaN]) {
       expect(() => A.wait([a], [], bad)).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' }));
     }
@@ -342,7 +330,7 @@ describe.each([selectAdapter, pollAdapter])('$name', (A) => {
   });
 
   it('an fd in both the read and the write list is reported in both', () => {
-    const [a, b] = pairOf();
+    const [a, b] = trackedPair();
     s.send(b, 'x');
     const r = A.wait([a], [a], 0);
     expect(r.read).toEqual([a]);
@@ -350,8 +338,8 @@ describe.each([selectAdapter, pollAdapter])('$name', (A) => {
   });
 
   it('a duplicate fd in a list is reported once', () => {
-    const [a, b] = pairOf();
-    const [c] = pairOf();
+    const [a, b] = trackedPair();
+    const [c] = trackedPair();
     s.send(b, 'x');
     const r = A.wait([a, c, a, a], [b, b], 0);
     expect(r.read).toEqual([a]);
@@ -359,7 +347,7 @@ describe.each([selectAdapter, pollAdapter])('$name', (A) => {
   });
 
   it('results come in input order', () => {
-    const pairs = Array.from({ length: 6 }, () => pairOf());
+    const pairs = Array.from({ length: 6 }, () => trackedPair());
     for (const [, peer] of pairs) s.send(peer, 'x');
     const ends = pairs.map(([end]) => end);
     const order = [ends[3], ends[0], ends[5], ends[1], ends[4], ends[2]];
@@ -377,7 +365,7 @@ describe.each([selectAdapter, pollAdapter])('$name', (A) => {
   });
 
   it('many fds (200 socketpairs) with a few ready', () => {
-    const pairs = Array.from({ length: 200 }, () => pairOf());
+    const pairs = Array.from({ length: 200 }, () => trackedPair());
     const all = pairs.flat();
     expect(Math.max(...all)).toBeLessThan(1024);
     const ready = [3, 77, 150, 199];
@@ -395,7 +383,7 @@ describe.each([selectAdapter, pollAdapter])('$name', (A) => {
   ])('timeout %s waits until something is ready', async (_name, timeout) => {
     // The other end goes to a child that writes after ~100 ms. The test thread blocks meanwhile; our copy of the
     // child's end is closed, so if the child died without writing the wait would still end (EOF), not hang.
-    const [mine, theirs] = pairOf();
+    const [mine, theirs] = trackedPair();
     const child = wrap(spawn(process.execPath, ['-e', "setTimeout(() => require('fs').writeSync(3, 'late'), 100)"], {
       stdio: ['ignore', 'pipe', 'pipe', theirs],
     }));
@@ -476,7 +464,7 @@ describe('select only', () => {
   });
 
   it('mixes fds and objects with fileno()', () => {
-    const [a, b] = pairOf();
+    const [a, b] = trackedPair();
     const wrapped = { fileno: () => a };
     s.send(b, 'x');
     const [r, w] = s.select([wrapped, b], [wrapped, b], [], 0);
@@ -486,7 +474,7 @@ describe('select only', () => {
   });
 
   it('a closed fd is an EBADF error', () => {
-    const [a, b] = pairOf();
+    const [a, b] = trackedPair();
     closeFd(b);
     let err: s.SystemError | undefined;
     try {
@@ -501,7 +489,7 @@ describe('select only', () => {
 
   it('an fd >= FD_SETSIZE is a RangeError before any system call', () => {
     expect(s.FD_SETSIZE).toBe(1024);
-    const [a, b] = pairOf();
+    const [a, b] = trackedPair();
     closeFd(b); // a closed fd first in the list: had select(2) run, the error would be EBADF
     const rangeError = expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
     expect(() => s.select([b, 1024], [], [], 0)).toThrow(rangeError);
@@ -513,7 +501,7 @@ describe('select only', () => {
   });
 
   it('a timeout of undefined is taken as "forever", not as 0 (nothing is dropped)', () => {
-    const [a, b] = pairOf();
+    const [a, b] = trackedPair();
     s.send(b, 'x');
     expect(s.select([a], [], [])[0]).toEqual([a]);
   });
@@ -521,8 +509,8 @@ describe('select only', () => {
 
 describe('poll only', () => {
   it('a closed fd reports POLLNVAL, the others still report', () => {
-    const [a, b] = pairOf();
-    const [c, d] = pairOf();
+    const [a, b] = trackedPair();
+    const [c, d] = trackedPair();
     closeFd(b);
     s.send(d, 'x');
     const r = s.poll([{ fd: a, events: s.POLLIN }, { fd: b, events: s.POLLIN }, { fd: c, events: s.POLLIN }], 0);
@@ -536,7 +524,7 @@ describe('poll only', () => {
   });
 
   it('each entry is answered, even two for the same fd', () => {
-    const [a, b] = pairOf();
+    const [a, b] = trackedPair();
     s.send(b, 'x');
     const r = s.poll([{ fd: a, events: s.POLLIN }, { fd: a, events: s.POLLOUT }, { fd: a, events: s.POLLIN | s.POLLOUT }], 0);
     expect(r).toEqual([
@@ -558,7 +546,7 @@ describe('poll only', () => {
           fillers.push(f);
           if (f >= 1100) break;
         }
-        hi = pairOf();
+        hi = trackedPair();
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EMFILE') throw e;
         console.warn(`sockfd tests: skipping poll above FD_SETSIZE: the fd limit here is too low (${(e as Error).message})`);
@@ -584,13 +572,13 @@ describe('poll only', () => {
   });
 
   it('events outside 0..0xFFFF are a RangeError', () => {
-    const [a] = pairOf();
+    const [a] = trackedPair();
     expect(() => s.poll([{ fd: a, events: 0x10000 }], 0)).toThrow(RangeError);
     expect(() => s.poll([{ fd: a, events: -1 }], 0)).toThrow(RangeError);
   });
 
   it('an entry with events 0 still reports hang-up', () => {
-    const [a, b] = pairOf();
+    const [a, b] = trackedPair();
     closeFd(b);
     const r = s.poll([{ fd: a, events: 0 }], 0);
     expect(r).toHaveLength(1);

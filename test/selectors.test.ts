@@ -9,92 +9,43 @@
  * signals runs in a child process. No upper bound on any time is asserted.
  */
 import * as fs from 'node:fs';
-import { constants as osConstants } from 'node:os';
-import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { getSystemErrorName } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as s from '../lib';
 import { runNode, type Child } from './helpers/child';
-import { checkFdLeaks, isOpen } from './helpers/fds';
-import { tcpListener, tcpPair, tmpSocketPath } from './helpers/net';
+import { expectCode, expectSysError } from './helpers/expect';
+import { checkFdLeaks, epollTargets, isOpen } from './helpers/fds';
+import { tcpListener } from './helpers/net';
+import { closeFd, regularFile, track, trackedPair, trackedTcpPair, untrack, useFdTracking } from './helpers/track';
 
 checkFdLeaks();
+useFdTracking();
 
 const R = s.EVENT_READ;
 const W = s.EVENT_WRITE;
 const RW = R | W;
 
 // ---------------------------------------------------------------------------------------------------------------
-// Bookkeeping: every fd, Socket, selector, file and child a test opens is closed after it, exactly once.
+// Bookkeeping: every fd, Socket, selector, file and child a test opens is closed after it, exactly once (fds and
+// files by ./helpers/track, after this file's own afterEach).
 
-const opened = new Set<number>();
 const sockets: s.Socket[] = [];
 const selectors: s.BaseSelector<unknown>[] = [];
-const files: number[] = [];
 const children: Child[] = [];
 const timers: NodeJS.Timeout[] = [];
 
-function track(fd: number): number {
-  opened.add(fd);
-  return fd;
-}
-function closeFd(fd: number): void {
-  if (!opened.delete(fd)) throw new Error(`closeFd(${fd}): not tracked (closed twice?)`);
-  s.close(fd);
-}
-function pairOf(): [number, number] {
-  const [a, b] = s.socketpair(s.AF_UNIX, s.SOCK_STREAM);
-  return [track(a), track(b)];
-}
 function socketPair(): [s.Socket, s.Socket] {
   const [a, b] = s.socketpair(s.AF_UNIX, s.SOCK_STREAM);
   const pair: [s.Socket, s.Socket] = [new s.Socket(s.AF_UNIX, s.SOCK_STREAM, 0, a), new s.Socket(s.AF_UNIX, s.SOCK_STREAM, 0, b)];
   sockets.push(...pair);
   return pair;
 }
-function tcp(): [number, number] {
-  const [c, a] = tcpPair();
-  return [track(c), track(a)];
-}
-function regularFile(): number {
-  const fd = fs.openSync(path.join(path.dirname(tmpSocketPath('file')), `file-${files.length}`), 'w+');
-  files.push(fd);
-  return fd;
-}
 afterEach(() => {
   for (const t of timers.splice(0)) clearInterval(t);
   for (const c of children.splice(0)) c.kill('SIGKILL');
   for (const sel of selectors.splice(0)) sel.close();
   for (const sock of sockets.splice(0)) sock.close();
-  for (const fd of opened) s.close(fd);
-  opened.clear();
-  for (const fd of files.splice(0)) fs.closeSync(fd);
 });
-
-/** The error `fn` throws (fails if it throws nothing). */
-function thrown(fn: () => unknown): NodeJS.ErrnoException {
-  try {
-    fn();
-  } catch (e) {
-    return e as NodeJS.ErrnoException;
-  }
-  throw new Error('expected an error, but nothing was thrown');
-}
-/** `fn` throws a Node-style system error: code, negative errno naming the same code, syscall. */
-function expectSysError(fn: () => unknown, code: keyof typeof osConstants.errno, syscall: string): void {
-  const e = thrown(fn);
-  expect(e).toBeInstanceOf(Error);
-  expect(e.code).toBe(code);
-  expect(e.errno).toBe(-osConstants.errno[code]);
-  expect(getSystemErrorName(e.errno!)).toBe(code);
-  expect(e.syscall).toBe(syscall);
-}
-function expectCode(fn: () => unknown, type: typeof TypeError | typeof RangeError | typeof Error, code: string): void {
-  const e = thrown(fn);
-  expect(e).toBeInstanceOf(type);
-  expect(e.code).toBe(code);
-}
 
 /** A byte through `from`, so that its peer is readable (the data is there before anyone waits). */
 function poke(from: number): void {
@@ -140,14 +91,6 @@ function backendOf(Cls: Ctor): 'select' | 'poll' | 'epoll' {
   return 'select';
 }
 
-/** The fds an epoll instance watches and their event masks, from /proc/self/fdinfo. */
-function epollTargets(epfd: number): Map<number, number> {
-  const info = fs.readFileSync(`/proc/self/fdinfo/${epfd}`, 'utf8');
-  const m = new Map<number, number>();
-  for (const match of info.matchAll(/^tfd:\s+(\d+)\s+events:\s+([0-9a-f]+)/gm)) m.set(Number(match[1]), parseInt(match[2], 16));
-  return m;
-}
-
 describe('module surface', () => {
   it('exports the constants and classes', () => {
     expect(s.EVENT_READ).toBe(1);
@@ -178,7 +121,7 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
 
   it('register: returns an immutable key with fileobj, fd, events and data', () => {
     const sel = make();
-    const [rd, wr] = pairOf();
+    const [rd, wr] = trackedPair();
     const key = sel.register(rd, R, 'data');
     expect(key).toBeInstanceOf(s.SelectorKey);
     expect(key.fileobj).toBe(rd);
@@ -198,7 +141,7 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
 
   it('register: events must be a non-empty subset of READ|WRITE', () => {
     const sel = make();
-    const [rd] = pairOf();
+    const [rd] = trackedPair();
     for (const bad of [0, 4, 8, -1, 1.5, RW | 4, NaN, Infinity]) {
       expectCode(() => sel.register(rd, bad), RangeError, 'ERR_OUT_OF_RANGE');
     }
@@ -257,7 +200,7 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
       expect(sel.getMap().size).toBe(0);
       expectSysError(() => sel.getKey(file), 'ENOENT', 'getKey');
       // a closed fd: EBADF
-      const [a] = pairOf();
+      const [a] = trackedPair();
       closeFd(a);
       expectSysError(() => sel.register(a, R), 'EBADF', 'epoll_ctl');
       expect(sel.getMap().size).toBe(0);
@@ -268,7 +211,7 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
       expect(sel.unregister(file)).toBe(key);
     }
     // the selector still works after the refusal
-    const [x, y] = pairOf();
+    const [x, y] = trackedPair();
     sel.register(x, R);
     poke(y);
     expect(readyMap(sel)).toEqual(new Map([[x, R]]));
@@ -276,7 +219,7 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
 
   it('unregister: returns the key; unknown fds are ENOENT', () => {
     const sel = make();
-    const [rd, wr] = pairOf();
+    const [rd, wr] = trackedPair();
     const key = sel.register(rd, R, 'x');
     sel.register(wr, W);
     expect(sel.unregister(rd)).toBe(key);
@@ -296,7 +239,7 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
 
   it('unregister after the fd was closed (test_unregister_after_fd_close)', () => {
     const sel = make();
-    const [rd, wr] = pairOf();
+    const [rd, wr] = trackedPair();
     const k1 = sel.register(rd, R);
     const k2 = sel.register(wr, W);
     closeFd(rd);
@@ -309,12 +252,12 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
 
   it('unregister after the fd was closed and its number reused (test_unregister_after_fd_close_and_reuse)', () => {
     const sel = make();
-    const [rd, wr] = pairOf();
+    const [rd, wr] = trackedPair();
     sel.register(rd, R);
     sel.register(wr, W);
     closeFd(rd);
     closeFd(wr);
-    const [rd2, wr2] = pairOf();
+    const [rd2, wr2] = trackedPair();
     // the kernel hands out the lowest free numbers: the same two
     expect(new Set([rd2, wr2])).toEqual(new Set([rd, wr]));
     sel.unregister(rd);
@@ -356,14 +299,14 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
     const k1 = sel.register(rd, R);
     sel.register(wr, W);
     rd.close();
-    const [n1, n2] = pairOf(); // one of them reuses fd
+    const [n1, n2] = trackedPair(); // one of them reuses fd
     expect([n1, n2]).toContain(fd);
     // a live socket with the number is not the registered object; the closed Socket still names its key
     expect(sel.unregister(rd)).toBe(k1);
     // by number, after close and reuse
     const wrFd = wr.fileno();
     wr.close();
-    const [m1, m2] = pairOf();
+    const [m1, m2] = trackedPair();
     expect([m1, m2]).toContain(wrFd);
     expect(sel.unregister(wrFd).fileobj).toBe(wr);
     expect(sel.getMap().size).toBe(0);
@@ -374,7 +317,7 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
 
   it('modify: changes events and data, returns the new key; the backend follows', () => {
     const sel = make();
-    const [rd, wr] = pairOf();
+    const [rd, wr] = trackedPair();
     const k0 = sel.register(rd, R, 'a');
     // rd is writable but not readable
     expect(sel.select(0)).toEqual([]);
@@ -429,7 +372,7 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
     }
     const sel = new Spy();
     selectors.push(sel);
-    const [rd, wr] = pairOf();
+    const [rd, wr] = trackedPair();
     const k0 = sel.register(rd, R, 'a');
     const before = sel instanceof s.EpollSelector ? epollTargets(sel.fileno()) : undefined;
     const k1 = sel.modify(rd, R, 'b');
@@ -455,7 +398,7 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
     }
     const sel = new Failing();
     selectors.push(sel);
-    const [rd, wr] = pairOf();
+    const [rd, wr] = trackedPair();
     sel.register(rd, R);
     expect(sel.getMap().size).toBe(1);
     expect(() => sel.modify(rd, W)).toThrow('boom');
@@ -469,7 +412,7 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
 
   it('modify of a closed fd: as the backend allows', () => {
     const sel = make();
-    const [rd] = pairOf();
+    const [rd] = trackedPair();
     sel.register(rd, R);
     closeFd(rd);
     if (backend === 'epoll') {
@@ -485,7 +428,7 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
 
   it('close: refuses use afterwards (ERR_SELECTOR_CLOSED); idempotent; leaves the fds open', () => {
     const sel = make();
-    const [rd, wr] = pairOf();
+    const [rd, wr] = trackedPair();
     sel.register(rd, R);
     sel.register(wr, W);
     const map = sel.getMap();
@@ -509,7 +452,7 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
   });
 
   it('Symbol.dispose closes (test_context_manager)', () => {
-    const [rd] = pairOf();
+    const [rd] = trackedPair();
     let inner: s.BaseSelector<unknown> | undefined;
     {
       using sel = make();
@@ -543,7 +486,7 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
 
   it('getKey (test_get_key)', () => {
     const sel = make();
-    const [rd, wr] = pairOf();
+    const [rd, wr] = trackedPair();
     const key = sel.register(rd, R, 'data');
     expect(sel.getKey(rd)).toBe(key);
     expectSysError(() => sel.getKey(wr), 'ENOENT', 'getKey');
@@ -553,7 +496,7 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
 
   it('getMap: a read-only live view (test_get_map)', () => {
     const sel = make();
-    const [rd, wr] = pairOf();
+    const [rd, wr] = trackedPair();
     const map = sel.getMap();
     expect(map).toBeInstanceOf(s.SelectorMapping);
     expect(map.size).toBe(0);
@@ -587,7 +530,7 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
 
   it('select: [key, events] per ready fd, masked by the key (test_select)', () => {
     const sel = make();
-    const [rd, wr] = pairOf();
+    const [rd, wr] = trackedPair();
     const kr = sel.register(rd, R);
     const kw = sel.register(wr, W);
     let res = sel.select(0);
@@ -604,7 +547,7 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
 
   it('select: a key watching READ|WRITE that is both readable and writable comes once, with 3', () => {
     const sel = make();
-    const [rd, wr] = pairOf();
+    const [rd, wr] = trackedPair();
     const key = sel.register(rd, RW);
     expect(sel.select(0)).toEqual([[key, W]]);
     poke(wr);
@@ -621,7 +564,7 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
     const wr2rd = new Map<number, number>();
     const rd2wr = new Map<number, number>();
     for (let i = 0; i < N; i++) {
-      const [rd, wr] = pairOf();
+      const [rd, wr] = trackedPair();
       sel.register(rd, R);
       sel.register(wr, W);
       wr2rd.set(wr, rd);
@@ -666,7 +609,7 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
 
   it('timeouts (test_timeout)', () => {
     const sel = make();
-    const [rd, wr] = pairOf();
+    const [rd, wr] = trackedPair();
     sel.register(wr, W);
     // ready: every timeout returns it, forever ones too
     for (const t of [0, -1, null, undefined, 5, 0.5, 2 ** 31 - 1]) expect(sel.select(t)).toHaveLength(1);
@@ -722,19 +665,19 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
       let high = -1;
       const fillers: number[] = [];
       while (high < s.FD_SETSIZE) {
-        const [a, b] = pairOf();
+        const [a, b] = trackedPair();
         fillers.push(a, b);
         high = b;
       }
       for (const fd of fillers) if (fd !== high) closeFd(fd);
-      opened.delete(high);
+      untrack(high);
       const sock = new s.Socket(s.AF_UNIX, s.SOCK_STREAM, 0, high);
       sockets.push(sock);
       expectCode(() => sel.register(high, R), RangeError, 'ERR_OUT_OF_RANGE');
       expectCode(() => sel.register(sock, R), RangeError, 'ERR_OUT_OF_RANGE');
       expect(sel.getMap().size).toBe(0);
       // low fds still work
-      const [a, b] = pairOf();
+      const [a, b] = trackedPair();
       sel.register(a, R);
       poke(b);
       expect(readyMap(sel)).toEqual(new Map([[a, R]]));
@@ -750,7 +693,7 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
     }
     const pairs: Array<[number, number]> = [];
     for (let i = 0; i < NUM_PAIRS; i++) {
-      const p = pairOf();
+      const p = trackedPair();
       pairs.push(p);
       sel.register(p[0], R);
       sel.register(p[1], R);
@@ -777,10 +720,10 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
 
   it('hang-up and error wake both readers and writers, masked by the key', () => {
     // hang-up: the peer of a Unix stream socket closed
-    const [a, b] = pairOf();
+    const [a, b] = trackedPair();
     closeFd(b);
     // error: a TCP connection reset (SO_LINGER {1, 0}, then close)
-    const [c, d] = tcp();
+    const [c, d] = trackedTcpPair();
     s.setsockopt(d, s.SOL_SOCKET, s.SO_LINGER, Buffer.from(new Int32Array([1, 0]).buffer));
     closeFd(d);
     expect(s.poll([{ fd: c, events: 0 }], 5000)[0].revents & s.POLLERR).toBe(s.POLLERR);
@@ -823,13 +766,13 @@ interface Scenario {
 const scenarios: Scenario[] = [
   {
     name: 'nothing ready (readable watched on an idle socket)',
-    make: () => ({ fd: pairOf()[0], watch: R }),
+    make: () => ({ fd: trackedPair()[0], watch: R }),
     expected: 0,
   },
   {
     name: 'readable',
     make: () => {
-      const [a, b] = pairOf();
+      const [a, b] = trackedPair();
       poke(b);
       return { fd: a, watch: R };
     },
@@ -837,13 +780,13 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'writable',
-    make: () => ({ fd: pairOf()[0], watch: RW }),
+    make: () => ({ fd: trackedPair()[0], watch: RW }),
     expected: W,
   },
   {
     name: 'readable and writable',
     make: () => {
-      const [a, b] = pairOf();
+      const [a, b] = trackedPair();
       poke(b);
       return { fd: a, watch: RW };
     },
@@ -852,7 +795,7 @@ const scenarios: Scenario[] = [
   {
     name: 'hang-up after the peer closed',
     make: () => {
-      const [a, b] = pairOf();
+      const [a, b] = trackedPair();
       closeFd(b);
       return { fd: a, watch: RW };
     },
@@ -861,7 +804,7 @@ const scenarios: Scenario[] = [
   {
     name: 'error after a reset (RST)',
     make: () => {
-      const [c, d] = tcp();
+      const [c, d] = trackedTcpPair();
       s.setsockopt(d, s.SOL_SOCKET, s.SO_LINGER, Buffer.from(new Int32Array([1, 0]).buffer));
       closeFd(d);
       // the RST is already sent; let loopback deliver it
@@ -992,11 +935,11 @@ describe('the same answers from raw select(), poll(), epollWait and every select
   };
   describe('closed fd', () => {
     it.each(probes)('$name', (probe) => {
-      const [a] = pairOf();
+      const [a] = trackedPair();
       expect(probe.run(a, RW, () => closeFd(a))).toBe(closedExpected[probe.name]);
     });
     it.each(CLASSES)('$name: only the watched events of a closed fd', ({ Cls }) => {
-      const [a] = pairOf();
+      const [a] = trackedPair();
       const sel = new Cls();
       selectors.push(sel);
       const key = sel.register(a, R);
@@ -1009,10 +952,10 @@ describe('the same answers from raw select(), poll(), epollWait and every select
   });
 
   it('poll and epoll report the raw bits behind hang-up and reset', () => {
-    const [a, b] = pairOf();
+    const [a, b] = trackedPair();
     closeFd(b);
     expect(s.poll([{ fd: a, events: s.POLLIN }], 0)[0].revents & s.POLLHUP).toBe(s.POLLHUP);
-    const [c, d] = tcp();
+    const [c, d] = trackedTcpPair();
     s.setsockopt(d, s.SOL_SOCKET, s.SO_LINGER, Buffer.from(new Int32Array([1, 0]).buffer));
     closeFd(d);
     const rev = s.poll([{ fd: c, events: s.POLLIN }], 5000)[0].revents;

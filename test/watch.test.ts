@@ -9,23 +9,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as s from '../lib';
 import { runNode, type Child } from './helpers/child';
 import { checkFdLeaks, isOpen } from './helpers/fds';
-import { tcpListener, tcpPair } from './helpers/net';
+import { tcpListener } from './helpers/net';
+import { closeFd, track, trackedPair, trackedTcpPair, untrack, useFdTracking } from './helpers/track';
 
 checkFdLeaks();
+useFdTracking();
 
-// Everything a test opens is released after it, whatever happened in it.
-const fds: number[] = [];
+// Everything a test opens is released after it, whatever happened in it (fds by ./helpers/track, after this
+// file's own afterEach).
 const watchers: s.Watcher[] = [];
 const children: Child[] = [];
-function ownFds<T extends number[]>(...list: T): T {
-  fds.push(...list);
-  return list;
-}
-function pair(): [number, number] {
-  const p = s.socketpair(s.AF_UNIX, s.SOCK_STREAM);
-  fds.push(...p);
-  return p;
-}
 function own(w: s.Watcher): s.Watcher {
   watchers.push(w);
   return w;
@@ -33,13 +26,6 @@ function own(w: s.Watcher): s.Watcher {
 afterEach(() => {
   for (const c of children.splice(0)) c.kill('SIGKILL');
   for (const w of watchers.splice(0)) w.stop();
-  for (const fd of fds.splice(0)) {
-    try {
-      s.close(fd);
-    } catch {
-      /* closed by the test */
-    }
-  }
 });
 
 const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -61,7 +47,7 @@ function once(fd: s.FileObj, events: number): { w: s.Watcher; fired: Promise<{ s
 
 describe('watch: readiness', () => {
   it('calls back with (null, WATCH_READ) when data arrives, with the Watcher as this', async () => {
-    const [a, b] = pair();
+    const [a, b] = trackedPair();
     const { w, fired } = once(a, s.WATCH_READ);
     expect(w).toBeInstanceOf(s.Watcher);
     expect(w.fd).toBe(a);
@@ -78,7 +64,7 @@ describe('watch: readiness', () => {
   });
 
   it('does not call back before the fd is ready', async () => {
-    const [a] = pair();
+    const [a] = trackedPair();
     let calls = 0;
     own(s.watch(a, s.WATCH_READ, () => calls++));
     for (let i = 0; i < 5; i++) await turn();
@@ -87,9 +73,9 @@ describe('watch: readiness', () => {
   });
 
   it('takes an object with fileno() (a Socket)', async () => {
-    const [a, b] = pair();
+    const [a, b] = trackedPair();
     const sock = new s.Socket(s.AF_UNIX, s.SOCK_STREAM, 0, a);
-    fds.splice(fds.indexOf(a), 1);
+    untrack(a);
     try {
       const { w, fired } = once(sock, s.WATCH_READ);
       expect(w.fd).toBe(a);
@@ -103,7 +89,7 @@ describe('watch: readiness', () => {
   });
 
   it('is level-triggered: fires again on later loop turns while the data is not read', async () => {
-    const [a, b] = pair();
+    const [a, b] = trackedPair();
     s.send(b, 'not drained');
     let calls = 0;
     await new Promise<void>((resolve) => {
@@ -135,7 +121,7 @@ describe('watch: readiness', () => {
   });
 
   it('reports WATCH_WRITE on a writable socket', async () => {
-    const [a] = pair();
+    const [a] = trackedPair();
     const { fired } = once(a, s.WATCH_WRITE);
     const r = await fired;
     expect(r.err).toBeNull();
@@ -144,7 +130,7 @@ describe('watch: readiness', () => {
   });
 
   it('reports both bits when watching both and both are ready', async () => {
-    const [a, b] = pair();
+    const [a, b] = trackedPair();
     s.send(b, 'x');
     const { fired } = once(a, s.WATCH_READ | s.WATCH_WRITE);
     const r = await fired;
@@ -152,7 +138,7 @@ describe('watch: readiness', () => {
   });
 
   it('keeps timers firing while it waits', async () => {
-    const [a, b] = pair();
+    const [a, b] = trackedPair();
     let ticks = 0;
     const iv = setInterval(() => ticks++, 5);
     try {
@@ -170,7 +156,7 @@ describe('watch: readiness', () => {
 
 describe('watch: update, stop, ref', () => {
   it('update(0) pauses and update(WATCH_READ) resumes', async () => {
-    const [a, b] = pair();
+    const [a, b] = trackedPair();
     s.send(b, 'pending');
     let calls = 0;
     const w = own(s.watch(a, s.WATCH_READ, () => calls++));
@@ -187,7 +173,7 @@ describe('watch: update, stop, ref', () => {
   });
 
   it('update() switches from read to write', async () => {
-    const [a] = pair();
+    const [a] = trackedPair();
     const seen: number[] = [];
     const w = own(s.watch(a, s.WATCH_READ, (_err, ev) => seen.push(ev)));
     await tick(20);
@@ -199,7 +185,7 @@ describe('watch: update, stop, ref', () => {
   });
 
   it('stop() is idempotent and no callback arrives after it', async () => {
-    const [a, b] = pair();
+    const [a, b] = trackedPair();
     let calls = 0;
     const w = s.watch(a, s.WATCH_READ, () => calls++);
     w.stop();
@@ -218,7 +204,7 @@ describe('watch: update, stop, ref', () => {
   });
 
   it('stop() inside the callback prevents the later ones (level-triggered data left unread)', async () => {
-    const [a, b] = pair();
+    const [a, b] = trackedPair();
     s.send(b, 'x');
     let calls = 0;
     own(
@@ -232,7 +218,7 @@ describe('watch: update, stop, ref', () => {
   });
 
   it('a second watch of the same fd is an EEXIST error, and the first goes on working', async () => {
-    const [a, b] = pair();
+    const [a, b] = trackedPair();
     const { w, fired } = once(a, s.WATCH_READ);
     let err: unknown;
     try {
@@ -252,7 +238,7 @@ describe('watch: update, stop, ref', () => {
   });
 
   it('after stop(), the same fd can be watched again at once', async () => {
-    const [a, b] = pair();
+    const [a, b] = trackedPair();
     const w1 = s.watch(a, s.WATCH_READ, () => {});
     w1.stop();
     const { fired } = once(a, s.WATCH_READ);
@@ -265,7 +251,7 @@ describe('watch: update, stop, ref', () => {
   });
 
   it('ref(), unref() and hasRef()', () => {
-    const [a] = pair();
+    const [a] = trackedPair();
     const w = own(s.watch(a, s.WATCH_READ, () => {}));
     expect(w.hasRef()).toBe(true);
     expect(w.unref()).toBe(w);
@@ -282,7 +268,7 @@ describe('watch: update, stop, ref', () => {
 
 describe('watch: the fd', () => {
   it('makes the fd non-blocking', () => {
-    const [a] = pair();
+    const [a] = trackedPair();
     expect(s.getBlocking(a)).toBe(true);
     own(s.watch(a, s.WATCH_READ, () => {}));
     expect(s.getBlocking(a)).toBe(false);
@@ -308,7 +294,7 @@ describe('watch: the fd', () => {
   });
 
   it('checks its arguments: TypeError and RangeError with codes', () => {
-    const [a] = pair();
+    const [a] = trackedPair();
     const cb = (): void => {};
     const badType = expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' });
     const badRange = expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' });
@@ -340,15 +326,14 @@ describe('watch: the fd', () => {
   });
 
   it('a peer reset fires the callback with readiness, and the next recv throws ECONNRESET', async () => {
-    const [c, srv] = ownFds(...tcpPair());
+    const [c, srv] = trackedTcpPair();
     const { fired } = once(srv, s.WATCH_READ);
     await tick(10);
     const linger = Buffer.alloc(8);
     linger.writeInt32LE(1, 0); // l_onoff
     linger.writeInt32LE(0, 4); // l_linger
     s.setsockopt(c, s.SOL_SOCKET, s.SO_LINGER, linger);
-    fds.splice(fds.indexOf(c), 1);
-    s.close(c); // RST
+    closeFd(c); // RST
     const r = await fired;
     expect(r.err).toBeNull();
     expect(r.events & s.WATCH_READ).toBe(s.WATCH_READ);
@@ -356,13 +341,12 @@ describe('watch: the fd', () => {
   });
 
   it('a peer reset while watching for both keeps reporting readiness (no error)', async () => {
-    const [c, srv] = ownFds(...tcpPair());
+    const [c, srv] = trackedTcpPair();
     const seen: Array<[Error | null, number]> = [];
     const w = own(s.watch(srv, s.WATCH_READ, (err, ev) => seen.push([err, ev])));
     await tick(10);
     s.setsockopt(c, s.SOL_SOCKET, s.SO_LINGER, Buffer.from(new Int32Array([1, 0]).buffer));
-    fds.splice(fds.indexOf(c), 1);
-    s.close(c);
+    closeFd(c);
     while (seen.length < 3) await turn(); // level-triggered: the error is pending until read
     w.stop();
     for (const [err, ev] of seen) {
@@ -373,14 +357,13 @@ describe('watch: the fd', () => {
 
   it('WATCH_DISCONNECT alone: reported for a peer that closes and for a peer that resets (never an empty mask)', async () => {
     for (const reset of [false, true]) {
-      const [c, srv] = ownFds(...tcpPair());
+      const [c, srv] = trackedTcpPair();
       const seen: Array<[Error | null, number]> = [];
       const w = own(s.watch(srv, s.WATCH_DISCONNECT, (err, ev) => seen.push([err, ev])));
       await tick(10);
       expect(seen).toEqual([]);
       if (reset) s.setsockopt(c, s.SOL_SOCKET, s.SO_LINGER, Buffer.from(new Int32Array([1, 0]).buffer));
-      fds.splice(fds.indexOf(c), 1);
-      s.close(c);
+      closeFd(c);
       while (seen.length < 2) await turn();
       w.stop();
       for (const [err, ev] of seen) {
@@ -391,28 +374,26 @@ describe('watch: the fd', () => {
   });
 
   it('a peer that closes normally: readable, then recv returns an empty Buffer', async () => {
-    const [a, b] = pair();
+    const [a, b] = trackedPair();
     const { fired } = once(a, s.WATCH_READ);
-    fds.splice(fds.indexOf(b), 1);
-    s.close(b);
+    closeFd(b);
     expect((await fired).err).toBeNull();
     expect(s.recv(a, 10)).toEqual(Buffer.alloc(0));
   });
 
   it('closing a watched fd with close() stops the watcher first: no crash, no further callbacks', async () => {
-    const [a, b] = pair();
+    const [a, b] = trackedPair();
     s.send(b, 'pending data'); // level-triggered: it would fire on every turn
     let calls = 0;
     const w = own(s.watch(a, s.WATCH_READ, () => calls++));
     while (calls < 2) await turn();
-    fds.splice(fds.indexOf(a), 1);
-    s.close(a);
+    closeFd(a);
     expect(isOpen(a)).toBe(false);
     const at = calls;
     await tick(50);
     expect(calls).toBe(at);
     // The number may be reused at once; a new socket there can be watched (the old handle left the table).
-    const [c, d] = pair();
+    const [c, d] = trackedPair();
     const { fired } = once(c, s.WATCH_READ);
     s.send(d, 'new');
     expect((await fired).err).toBeNull();
@@ -421,13 +402,12 @@ describe('watch: the fd', () => {
   });
 
   it('closing a watched fd from inside its own callback is safe', async () => {
-    const [a, b] = pair();
+    const [a, b] = trackedPair();
     let calls = 0;
     own(
       s.watch(a, s.WATCH_READ, () => {
         calls++;
-        fds.splice(fds.indexOf(a), 1);
-        s.close(a);
+        closeFd(a);
       }),
     );
     s.send(b, 'x');
@@ -438,16 +418,16 @@ describe('watch: the fd', () => {
 
   it('a watched listening socket reports incoming connections as readable', async () => {
     const l = tcpListener();
-    fds.push(l.fd);
+    track(l.fd);
     const { fired } = once(l.fd, s.WATCH_READ);
     const c = s.socket(s.AF_INET, s.SOCK_STREAM);
-    fds.push(c);
+    track(c);
     s.setBlocking(c, false);
     s.connect(c, { address: '127.0.0.1', port: l.port });
     expect((await fired).events & s.WATCH_READ).toBeTruthy();
     const acc = s.accept(l.fd);
     expect(acc).not.toBeNull();
-    fds.push(acc!.fd);
+    track(acc!.fd);
   });
 });
 
@@ -489,7 +469,7 @@ describe('watch: the process', () => {
 
   it("a ref'd watcher keeps the process alive until its fd is ready", async () => {
     const l = tcpListener();
-    fds.push(l.fd);
+    track(l.fd);
     const c = child(`
       const s = require('sockfd');
       const fd = s.socket(s.AF_INET, s.SOCK_STREAM);
@@ -503,7 +483,7 @@ describe('watch: the process', () => {
     `);
     await c.waitFor(/watching true/);
     const acc = s.accept(l.fd)!; // the connection is already in the backlog
-    fds.push(acc.fd);
+    track(acc.fd);
     await tick(300);
     expect(c.proc.exitCode).toBeNull(); // still alive, waiting
     s.send(acc.fd, 'wake up');

@@ -23,13 +23,14 @@ if (!ipv6.ok) console.warn(`sockfd tests: skipping IPv6 cases: ${ipv6.reason}`);
 
 let dir: string | undefined;
 let counter = 0;
+// Registered when the test file imports this module: a hook registered from inside a test (where the first
+// tmpSocketPath call usually is) would never run, and every run would leave its directory behind.
+afterAll(() => {
+  if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+});
 /** A fresh path for a Unix socket in a temporary directory removed after the file. */
 export function tmpSocketPath(name = 'sock'): string {
-  if (dir === undefined) {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockfd-test-'));
-    const d = dir;
-    afterAll(() => fs.rmSync(d, { recursive: true, force: true }));
-  }
+  dir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'sockfd-test-'));
   return path.join(dir, `${name}-${counter++}`);
 }
 
