@@ -59,6 +59,43 @@ int TimeoutArg(const Napi::CallbackInfo& info, size_t i);
 int64_t MonotonicNs();
 int RemainingMs(int64_t start_ns, int timeout_ms);
 
+// Whether the environment is being torn down: its worker terminated (worker.terminate(), or the process
+// exiting while the worker runs) or the process ending. From the moment Node asks for that, Node-API refuses
+// to run JavaScript in it, and says so as napi_pending_exception with no exception pending (node-addon-api's
+// NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS relies on the same sign). Callable on the environment's own thread only.
+bool EnvStopping(napi_env env);
+
+// The longest a blocking wait sleeps before it checks EnvStopping again.
+constexpr int kWaitSliceMs = 50;
+
+// A blocking wait that its environment's teardown can end. `call(ms)` is one select/poll/epoll_wait that waits
+// at most `ms` (-1: no limit) and returns its result with errno set. SlicedWait makes the call with `timeout`
+// (-1: forever) cut into slices of at most kWaitSliceMs, until it reports something or fails (EINTR is retried)
+// or the whole timeout has passed. Why: worker.terminate() cannot interrupt a system call, and a worker blocked
+// in one holds up its terminate(), and process.exit() or the natural end of the main thread (Node joins every
+// worker thread first), for as long as the call waits: forever, with no timeout. Between slices, a wait whose
+// environment is stopping returns 0 ("nothing ready", as a timeout) at once; the thread's JavaScript is being
+// terminated and ends at its next check. A timeout of 0 is one call, with no slicing and no check.
+template <typename Call>
+int SlicedWait(napi_env env, int timeout, Call call) {
+  if (timeout == 0) {
+    int r;
+    do {
+      r = call(0);
+    } while (r < 0 && errno == EINTR);
+    return r;
+  }
+  int64_t start = timeout > 0 ? MonotonicNs() : 0;
+  for (;;) {
+    int left = RemainingMs(start, timeout);  // -1: no limit
+    bool last = left >= 0 && left <= kWaitSliceMs;
+    int r = call(last ? left : kWaitSliceMs);
+    if (r > 0 || (r < 0 && errno != EINTR)) return r;
+    if (r == 0 && last) return 0;
+    if (EnvStopping(env)) return 0;
+  }
+}
+
 // Module registration: each source file adds its functions to the exports object.
 void InitSocket(Napi::Env env, Napi::Object exports);
 void InitIo(Napi::Env env, Napi::Object exports);

@@ -35,14 +35,8 @@ Napi::Value EpollCtl(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-int WaitRetry(int epfd, epoll_event* events, int max, int timeout) {
-  int64_t start = timeout > 0 ? MonotonicNs() : 0;
-  int wait = timeout;
-  for (;;) {
-    int r = ::epoll_wait(epfd, events, max, wait);
-    if (r >= 0 || errno != EINTR) return r;
-    wait = RemainingMs(start, timeout);
-  }
+int WaitRetry(napi_env env, int epfd, epoll_event* events, int max, int timeout) {
+  return SlicedWait(env, timeout, [&](int ms) { return ::epoll_wait(epfd, events, max, ms); });
 }
 
 // epollWait(epfd, maxEvents, timeoutMs) -> [{ fd, events }]
@@ -53,7 +47,7 @@ Napi::Value EpollWait(const Napi::CallbackInfo& info) {
   int timeout = TimeoutArg(info, 2);
   thread_local std::vector<epoll_event> events;
   if (events.size() < static_cast<size_t>(max)) events.resize(max);
-  int r = WaitRetry(epfd, events.data(), max, timeout);
+  int r = WaitRetry(env, epfd, events.data(), max, timeout);
   if (r < 0) ThrowErrno(env, errno, "epoll_wait");
   Napi::Array out = Napi::Array::New(env, r);
   for (int k = 0; k < r; k++) {
@@ -77,7 +71,7 @@ Napi::Value EpollWaitInto(const Napi::CallbackInfo& info) {
   int timeout = TimeoutArg(info, 2);
   thread_local std::vector<epoll_event> events;
   if (events.size() < static_cast<size_t>(max)) events.resize(max);
-  int r = WaitRetry(epfd, events.data(), max, timeout);
+  int r = WaitRetry(env, epfd, events.data(), max, timeout);
   if (r < 0) ThrowErrno(env, errno, "epoll_wait");
   for (int k = 0; k < r; k++) {
     o[2 * k] = events[k].data.fd;

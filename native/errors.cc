@@ -206,4 +206,18 @@ int RemainingMs(int64_t start_ns, int timeout_ms) {
   return static_cast<int>((left_ns + 999999) / 1000000);  // round up, as the caller asked for at least this
 }
 
+bool EnvStopping(napi_env env) {
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return false;
+  // Coercing a boolean runs no JavaScript, but is a call Node-API makes only where JavaScript may run.
+  napi_value value, out;
+  bool stopping = false;
+  if (napi_get_boolean(env, true, &value) == napi_ok && napi_coerce_to_bool(env, value, &out) != napi_ok) {
+    bool pending = true;
+    stopping = napi_is_exception_pending(env, &pending) == napi_ok && !pending;
+  }
+  napi_close_handle_scope(env, scope);
+  return stopping;
+}
+
 }  // namespace sockfd

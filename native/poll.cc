@@ -29,14 +29,7 @@ Napi::Value Poll(const Napi::CallbackInfo& info) {
     fds[k].events = static_cast<short>(events);
     fds[k].revents = 0;
   }
-  int64_t start = timeout > 0 ? MonotonicNs() : 0;
-  int wait = timeout;
-  int r;
-  for (;;) {
-    r = ::poll(fds.data(), static_cast<nfds_t>(n), wait);
-    if (r >= 0 || errno != EINTR) break;
-    wait = RemainingMs(start, timeout);
-  }
+  int r = SlicedWait(env, timeout, [&](int ms) { return ::poll(fds.data(), static_cast<nfds_t>(n), ms); });
   if (r < 0) ThrowErrno(env, errno, "poll");
   for (size_t k = 0; k < n; k++) e[3 * k + 2] = static_cast<uint16_t>(fds[k].revents);
   return Napi::Number::New(env, r);

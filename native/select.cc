@@ -57,10 +57,8 @@ Napi::Value Select(const Napi::CallbackInfo& info) {
   FdList lists[3] = {FdListArg(info, 0, "readFds"), FdListArg(info, 1, "writeFds"), FdListArg(info, 2, "exceptFds")};
   int timeout = TimeoutArg(info, 3);
   fd_set sets[3];
-  int64_t start = timeout > 0 ? MonotonicNs() : 0;
-  int wait = timeout;
-  int r;
-  for (;;) {
+  int r = SlicedWait(env, timeout, [&](int wait) {
+    // select() clears the sets when it times out or fails: fill them for each call.
     int nfds = 0;
     for (int k = 0; k < 3; k++) nfds = std::max(nfds, Fill(&sets[k], lists[k]) + 1);
     struct timeval tv;
@@ -68,10 +66,8 @@ Napi::Value Select(const Napi::CallbackInfo& info) {
       tv.tv_sec = wait / 1000;
       tv.tv_usec = (wait % 1000) * 1000;
     }
-    r = ::select(nfds, &sets[0], &sets[1], &sets[2], wait >= 0 ? &tv : nullptr);
-    if (r >= 0 || errno != EINTR) break;
-    wait = RemainingMs(start, timeout);
-  }
+    return ::select(nfds, &sets[0], &sets[1], &sets[2], wait >= 0 ? &tv : nullptr);
+  });
   if (r < 0) ThrowErrno(env, errno, "select");
   Napi::Array out = Napi::Array::New(env, 3);
   for (uint32_t k = 0; k < 3; k++) {

@@ -137,14 +137,7 @@ class PollSet : public Napi::ObjectWrap<PollSet> {
     OutArray out = OutArg(info, 0);
     int timeout = TimeoutArg(info, 1);
     std::vector<pollfd>& fds = reg_.entries;
-    int64_t start = timeout > 0 ? MonotonicNs() : 0;
-    int wait = timeout;
-    int r;
-    for (;;) {
-      r = ::poll(fds.data(), static_cast<nfds_t>(fds.size()), wait);
-      if (r >= 0 || errno != EINTR) break;
-      wait = RemainingMs(start, timeout);
-    }
+    int r = SlicedWait(info.Env(), timeout, [&](int ms) { return ::poll(fds.data(), static_cast<nfds_t>(fds.size()), ms); });
     if (r < 0) ThrowErrno(info.Env(), errno, "poll");
     size_t n = 0;
     for (size_t k = 0; k < fds.size() && n < static_cast<size_t>(r) && n < out.pairs; k++) {
@@ -242,20 +235,15 @@ class SelectSet : public Napi::ObjectWrap<SelectSet> {
     OutArray out = OutArg(info, 0);
     int timeout = TimeoutArg(info, 1);
     fd_set r, w;
-    int64_t start = timeout > 0 ? MonotonicNs() : 0;
-    int wait = timeout;
-    int rc;
-    for (;;) {
+    int rc = SlicedWait(info.Env(), timeout, [&](int wait) {
       std::memcpy(&r, &read_, sizeof(r));
       std::memcpy(&w, &write_, sizeof(w));
       struct timeval tv;
       tv.tv_sec = wait / 1000;
       tv.tv_usec = (wait % 1000) * 1000;
       // No write set when nothing waits to write: the kernel then scans one bitmap, not two.
-      rc = ::select(max_ + 1, &r, writers_ > 0 ? &w : nullptr, nullptr, wait >= 0 ? &tv : nullptr);
-      if (rc >= 0 || errno != EINTR) break;
-      wait = RemainingMs(start, timeout);
-    }
+      return ::select(max_ + 1, &r, writers_ > 0 ? &w : nullptr, nullptr, wait >= 0 ? &tv : nullptr);
+    });
     size_t n = 0;
     if (rc < 0) {
       int err = errno;

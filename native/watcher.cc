@@ -226,9 +226,13 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
   }
 
   void Fire(int status, int events) {
-    Napi::Env env = Env();
+    napi_env env = Env();
+    // A worker being terminated (or the process exiting) still turns its loop until it sees the stop request,
+    // and its poll callbacks may run; but JavaScript may no longer run there. Node-API refuses, and
+    // node-addon-api's error path for a refused call ends in a fatal error: stay out of JavaScript altogether.
+    // The environment's cleanup hook closes this handle.
+    if (EnvStopping(env)) return;
     Napi::HandleScope scope(env);
-    napi_value args[2];
     if (status == UV_EBADF && handle_ != nullptr && ::fcntl(handle_->fd, F_GETFD) >= 0) {
       // libuv reports POLLERR (a refused connect, a reset) as UV_EBADF and stops the handle. The fd is fine:
       // an error is pending on it, which the next system call returns. Report it as readiness for everything
@@ -240,21 +244,33 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
       started_ = false;  // libuv stopped the handle
       Unref();
     }
-    if (status < 0) {
-      args[0] = ErrnoError(env, -status, "poll").Value();
-      args[1] = Napi::Number::New(env, 0);
-    } else {
-      args[0] = env.Null();
-      args[1] = Napi::Number::New(env, events);
-    }
-    Napi::Function fn = callback_.Value();
-    if (fn.IsEmpty()) return;
     try {
-      // MakeCallback, not Call: runs process.nextTick and microtasks after, as Node's own callbacks do.
-      fn.MakeCallback(Value(), 2, args, *context_);
-    } catch (const Napi::Error& e) {
-      // Nobody up the stack can catch it: it is the process's uncaught exception, as for any Node callback.
-      napi_fatal_exception(env, e.Value());
+      napi_value args[2];
+      if (status < 0) {
+        args[0] = ErrnoError(env, -status, "poll").Value();
+        args[1] = Napi::Number::New(env, 0);
+      } else {
+        args[0] = Napi::Env(env).Null();
+        args[1] = Napi::Number::New(env, events);
+      }
+      Napi::Function fn = callback_.Value();
+      if (fn.IsEmpty()) return;
+      // napi_make_callback, not Call: runs process.nextTick and microtasks after, as Node's own callbacks do.
+      // Called directly, not through node-addon-api, so that a refusal is seen here and not as a C++ exception.
+      napi_value result;
+      if (napi_make_callback(env, *context_, Value(), fn, 2, args, &result) != napi_ok) {
+        bool pending = false;
+        napi_value exception;
+        if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+            napi_get_and_clear_last_exception(env, &exception) == napi_ok) {
+          // Nobody up the stack can catch it: it is the process's uncaught exception, as for any Node callback.
+          napi_fatal_exception(env, exception);
+        }
+        // Otherwise JavaScript could not run: the environment began to stop after the check above.
+      }
+    } catch (const Napi::Error&) {
+      // Building the arguments failed: the environment began to stop after the check above. No C++ exception
+      // may leave a libuv callback.
     }
   }
 

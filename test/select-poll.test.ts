@@ -418,15 +418,21 @@ describe.each([selectAdapter, pollAdapter])('$name', (A) => {
       s.close(a);
       s.close(b);
       setTimeout(() => console.log('result ' + JSON.stringify({ elapsed, result, error, signals })), 20);
+      // Alive, with the handler, until the parent has stopped signalling (it then closes stdin): a SIGUSR1
+      // arriving while the process exits, after Node has let go of the handler, would kill it.
+      process.stdin.resume();
     `, [A.name]);
     children.push(child);
     await child.waitFor(/ready/);
     let sent = 0;
-    timers.push(setInterval(() => {
+    const signalling = setInterval(() => {
       sent++;
       child.kill('SIGUSR1');
-    }, 50));
+    }, 50);
+    timers.push(signalling);
     const [, json] = await child.waitFor(/result (.*)\n/, 15000);
+    clearInterval(signalling);
+    child.proc.stdin!.end();
     const out = JSON.parse(json) as { elapsed: number; result: unknown; error?: unknown; signals: number };
     expect(out.error).toBeUndefined();
     expect(out.result).toEqual(A.name === 'select' ? [[], [], []] : []);

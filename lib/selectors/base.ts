@@ -166,7 +166,8 @@ export abstract class BaseSelector<T = unknown> {
   /**
    * Waits until some registered fd is ready, or `timeoutMs` passes (undefined, null or negative: forever;
    * 0: poll). Returns `[key, readyEvents]` pairs, one per ready fd. Hang-up and error count as both READ and
-   * WRITE, masked by what the key watches.
+   * WRITE, masked by what the key watches. In a worker that is being terminated (or a process exiting while
+   * the worker waits) the wait ends within 50 ms with nothing ready (README: Worker threads).
    */
   select(timeoutMs?: number | null): Array<[SelectorKey<T>, number]> {
     this.#live();
