@@ -34,7 +34,10 @@ export class Watcher {
     if (typeof callback !== 'function') throw invalidArgType('callback', 'of type function', callback);
     this.fd = fd;
     this.#events = events;
-    this.#native = new native.Watcher(fd, events, (err, ready) => callback.call(this, err, ready));
+    this.#native = new native.Watcher(fd, events, (err, ready) => {
+      if (err !== null) this.#events = 0; // libuv stopped polling: paused until the next update()
+      callback.call(this, err, ready);
+    });
   }
 
   /** The events watched now (0 while paused). */
@@ -47,11 +50,20 @@ export class Watcher {
     return this.#native !== null;
   }
 
-  /** Changes the events watched; 0 pauses the watcher (it then keeps nothing alive) until the next update. */
+  /**
+   * Changes the events watched; 0 pauses the watcher (it then keeps nothing alive, and if dropped it is
+   * garbage-collected and releases its fd) until the next update. If the kernel refuses, the watcher is left
+   * paused and the error thrown.
+   */
   update(events: number): this {
     checkInt(events, 'events', 0, ALL);
     if (this.#native === null) throw Object.assign(new Error('The watcher is stopped'), { code: 'ERR_WATCHER_STOPPED' });
-    this.#native.update(events);
+    try {
+      this.#native.update(events);
+    } catch (e) {
+      this.#events = 0; // a refused start leaves the watcher paused
+      throw e;
+    }
     this.#events = events;
     return this;
   }

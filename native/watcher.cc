@@ -120,7 +120,13 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     handle_ = handle.release();
     handle_->poll.data = handle_;
     reg->open[fd] = handle_;
-    callback_ = Napi::Persistent(info[2].As<Napi::Function>());
+    // The callback (which usually closes over the JavaScript Watcher that holds this object) is kept as a
+    // property of this object, not in a persistent reference: a reference would be a GC root, and a paused
+    // watcher (update(0)) that its owner drops would then live, with its handle and its claim on the fd, until
+    // the environment ends. As a property it is part of a plain JavaScript cycle, collected with the rest; while
+    // started, Ref() keeps all of it alive.
+    info.This().As<Napi::Object>().DefineProperty(
+        Napi::PropertyDescriptor::Value(kCallbackKey, info[2], napi_default));
     context_ = std::make_unique<Napi::AsyncContext>(env, "sockfd.watch", info.This().As<Napi::Object>());
     Start(events);
   }
@@ -143,14 +149,11 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     Handle* h = handle_;
     handle_ = nullptr;
     CloseHandle(h);
-    // As stop() does: the callback usually closes over the JavaScript Watcher, and a strong reference to it
-    // from here would keep this object, and all it references, alive for good once the fd is closed.
-    callback_.Reset();
   }
 
  private:
+  static constexpr const char* kCallbackKey = "callback";
   Handle* handle_ = nullptr;
-  Napi::FunctionReference callback_;
   std::unique_ptr<Napi::AsyncContext> context_;
   bool started_ = false;
   int events_ = 0;
@@ -204,7 +207,6 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     Handle* h = handle_;
     handle_ = nullptr;
     CloseHandle(h);
-    callback_.Reset();
     return info.Env().Undefined();
   }
 
@@ -253,8 +255,9 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
         args[0] = Napi::Env(env).Null();
         args[1] = Napi::Number::New(env, events);
       }
-      Napi::Function fn = callback_.Value();
-      if (fn.IsEmpty()) return;
+      if (handle_ == nullptr) return;  // stopped
+      Napi::Value fn = Value().Get(kCallbackKey);
+      if (!fn.IsFunction()) return;
       // napi_make_callback, not Call: runs process.nextTick and microtasks after, as Node's own callbacks do.
       // Called directly, not through node-addon-api, so that a refusal is seen here and not as a C++ exception.
       napi_value result;

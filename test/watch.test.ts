@@ -551,6 +551,38 @@ describe('watch: the process', () => {
     expect(counts.closed).toBeGreaterThanOrEqual(10);
   });
 
+  it('a paused (update(0)) watcher nobody references is collected and releases its fd for a new watch', async () => {
+    const c = child(`${gcPrelude}
+      let collected = 0;
+      const fr = new FinalizationRegistry(() => collected++);
+      const pairs = [];
+      for (let i = 0; i < 20; i++) {
+        const [a, b] = s.socketpair();
+        pairs.push([a, b]);
+        (function () {
+          const w = s.watch(a, s.WATCH_READ, () => {});
+          w.update(0);
+          fr.register(w, i);
+        })();
+      }
+      settle().then(() => {
+        // Each fd can be watched again: the dropped watcher's claim on it went with it.
+        let rewatched = 0;
+        for (const [a, b] of pairs) {
+          const w = s.watch(a, s.WATCH_READ, () => {});
+          rewatched++;
+          w.stop();
+          s.close(a); s.close(b);
+        }
+        console.log(JSON.stringify({ collected, rewatched }));
+      });
+    `);
+    expect(await c.exited()).toBe(0);
+    const out = JSON.parse(c.output().trim()) as { collected: number; rewatched: number };
+    expect(out.rewatched).toBe(20);
+    expect(out.collected).toBeGreaterThanOrEqual(10);
+  });
+
   it("an exception thrown in the callback reaches process 'uncaughtException'", async () => {
     const c = child(`
       const s = require('sockfd');
