@@ -3,6 +3,10 @@
  * output a slow reader has not taken yet, and nothing about how readiness is learned, which is each model's
  * own business. The server reads a client only while its unsent output is under HIGH_WATER, so a client that
  * never reads cannot make the server hoard memory, and never stalls the others.
+ *
+ * `exit` or the end of the stream ends the input, not the connection: the answers already due (queued, or
+ * waiting for --delay) are still sent, as the blocking models do, and then the connection is done. A client that
+ * half-closes (shuts down its writing side) after its last message gets that message's answer.
  */
 import type { Socket } from '../socket';
 import type { Address } from '../address';
@@ -20,26 +24,37 @@ export class Connection {
   #out: Buffer[] = [];
   #offset = 0; // bytes of #out[0] already sent
   #queued = 0;
-  #closing = false;
+  #delayed = 0; // answers waiting for --delay
+  #inputDone = false; // exit or end of stream read: read no more
+  #closing = false; // failed (peer gone) or closed: nothing more to send
 
   /**
+   * Takes the accepted socket; start() greets the client. Nothing is logged or sent before, so that a model can
+   * still refuse the connection (select: an fd it cannot watch) without the client being welcomed first.
    * @param onOutput called when output is queued later than the read that caused it (--delay), so the
-   *   model can ask for writability
+   *   model can ask for writability, or close the connection if that answer was its last
    */
   constructor(readonly sock: Socket, address: Address, private readonly delay: number, private readonly onOutput?: (c: Connection) => void) {
     this.peer = peerName(address);
+  }
+
+  /** Logs the client as the tutorial does and sends Welcome (or queues it, if the socket is full). */
+  start(): void {
     log(`Connected with ${this.peer}`);
     this.#queue(WELCOME);
     this.onWritable();
   }
 
-  /** True once the client said exit, hung up, or failed: the model unregisters and closes it. */
+  /**
+   * True once the model should unregister and close it: the client failed or hung up, or its input ended and
+   * every answer due has been sent.
+   */
   get done(): boolean {
-    return this.#closing;
+    return this.#closing || (this.#inputDone && this.#queued === 0 && this.#delayed === 0);
   }
-  /** Whether to watch for input: not while too much output waits. */
+  /** Whether to watch for input: not after exit or the end of stream, nor while too much output waits. */
   get wantsRead(): boolean {
-    return !this.#closing && this.#queued < HIGH_WATER;
+    return !this.#closing && !this.#inputDone && this.#queued < HIGH_WATER;
   }
   /** Whether to watch for writability: while output waits. */
   get wantsWrite(): boolean {
@@ -64,11 +79,13 @@ export class Connection {
       if (n === null) break;
       progress = true;
       if (n === 0 || isExit(scratch, n)) {
-        this.#closing = true;
+        this.#inputDone = true; // done once the answers due are out
         break;
       }
       if (this.delay > 0) {
+        this.#delayed++;
         setTimeout(() => {
+          this.#delayed--;
           if (this.#closing) return;
           this.#queue(answer());
           this.onWritable();

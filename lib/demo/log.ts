@@ -7,9 +7,30 @@
  */
 import * as fs from 'node:fs';
 import { threadId } from 'node:worker_threads';
+import { POLLOUT } from '../constants';
+import { poll } from '../raw';
+
+/**
+ * Writes all of `text` to `fd`, as a blocking write would. The fd may be non-blocking: once a worker thread
+ * starts (the threads model), Node pipes its output through the main thread's process.stdout and stderr, and
+ * that makes fds 1 and 2 non-blocking when they are pipes. A pipe nobody reads for a while (a busy terminal
+ * pager, a loaded parent process) then fills, and the write fails with EAGAIN: wait until it takes more.
+ */
+function writeAll(fd: number, text: string): void {
+  const data = Buffer.from(text);
+  let done = 0;
+  while (done < data.length) {
+    try {
+      done += fs.writeSync(fd, data, done);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      poll([{ fd, events: POLLOUT }], -1);
+    }
+  }
+}
 
 export function log(line: string): void {
-  fs.writeSync(1, `${line}\n`);
+  writeAll(1, `${line}\n`);
 }
 
 let tracing = false;
@@ -38,5 +59,5 @@ function show(value: unknown): string {
 export function trace(fd: number | string, call: string, result: unknown): void {
   if (!tracing) return;
   const who = threadId === 0 ? '' : `[thread ${threadId}] `;
-  fs.writeSync(2, `${who}${typeof fd === 'number' ? `fd ${fd}` : fd}  ${call} -> ${show(result)}\n`);
+  writeAll(2, `${who}${typeof fd === 'number' ? `fd ${fd}` : fd}  ${call} -> ${show(result)}\n`);
 }

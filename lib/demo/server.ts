@@ -38,3 +38,37 @@ export function openServer(opts: ServerOptions, model: string, { nonblocking = f
   if (!reusePort || opts.port === 0) log(`Waiting for connection on ${opts.host}:${port} (${model})...`);
   return s;
 }
+
+/** accept() errors that mean "no fd (or memory) for this connection now": it stays in the backlog. */
+const OUT_OF_FDS = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
+/** How long a model stops accepting after running out of fds, before it tries again (or until a client leaves). */
+export const ACCEPT_RETRY_MS = 100;
+
+/**
+ * Logs the failures of accept() without flooding the log. Out of fds, the connection stays in the backlog and
+ * the listening socket stays readable: a model that tried again at once would spin on the failure (and, on the
+ * event loop, starve everything else). So the first failure of a run is logged, and the model pauses accepting
+ * for ACCEPT_RETRY_MS (less if one of its clients leaves first); the next success ends the run.
+ */
+export class AcceptFailures {
+  #outOfFds = false;
+
+  /** Logs a failed accept(); returns whether the model should pause accepting (out of fds). */
+  failed(err: unknown): boolean {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === undefined || !OUT_OF_FDS.has(e.code)) {
+      log(`accept failed: ${e.message}`); // a connection reset in the backlog, say: the next one may do
+      return false;
+    }
+    if (!this.#outOfFds) log(`accept failed: ${e.message}: accepting again once a file descriptor is free`);
+    this.#outOfFds = true;
+    return true;
+  }
+
+  /** accept() took a connection: a run of failures, if any, is over. */
+  succeeded(): void {
+    if (!this.#outOfFds) return;
+    this.#outOfFds = false;
+    log('accepting again');
+  }
+}

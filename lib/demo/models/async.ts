@@ -3,12 +3,13 @@
  * blocking code; each `await` hands the thread back to Node's event loop, which wakes the function when its
  * socket is ready (a uv_poll watcher, epoll underneath).
  */
+import { setMaxListeners } from 'node:events';
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
 import type { Socket } from '../../socket';
 import type { Address } from '../../address';
 import { MESSAGE_SIZE, WELCOME, answer, isExit, peerName, type ServerOptions } from '../protocol';
 import { log } from '../log';
-import { openServer, type Running } from '../server';
+import { ACCEPT_RETRY_MS, AcceptFailures, openServer, type Running } from '../server';
 
 // A client that sends faster than it is answered never makes recvAsync wait: its loop would then run on
 // settled promises (microtasks) alone and starve the event loop (the other clients, accept, timers, Ctrl-C).
@@ -39,7 +40,10 @@ async function handle(conn: Socket, addr: Address, delay: number, signal: AbortS
 export function serve(opts: ServerOptions): Running {
   const server = openServer(opts, 'async', { nonblocking: true });
   const abort = new AbortController();
+  // Every waiting client listens on this one signal: more than 10 is no leak, so no MaxListenersExceededWarning.
+  setMaxListeners(0, abort.signal);
   const clients = new Set<Promise<void>>();
+  const failures = new AcceptFailures();
   const accepting = (async () => {
     for (;;) {
       let accepted;
@@ -47,9 +51,18 @@ export function serve(opts: ServerOptions): Running {
         accepted = await server.acceptAsync({ signal: abort.signal });
       } catch (err) {
         if (abort.signal.aborted) return;
-        log(`accept failed: ${(err as Error).message}`);
+        // Out of fds, acceptAsync fails again at once, without waiting: retrying at once would run this loop
+        // on settled promises alone, and the event loop (the clients that could free an fd) would never run.
+        if (failures.failed(err)) {
+          try {
+            await sleep(ACCEPT_RETRY_MS, undefined, { signal: abort.signal });
+          } catch {
+            return; // stopped
+          }
+        }
         continue;
       }
+      failures.succeeded();
       const client = handle(accepted[0], accepted[1], opts.delay, abort.signal);
       clients.add(client);
       void client.finally(() => clients.delete(client));

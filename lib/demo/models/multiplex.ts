@@ -11,7 +11,7 @@ import type { Socket } from '../../socket';
 import { Connection } from '../connection';
 import { isTracing, log } from '../log';
 import type { ServerOptions } from '../protocol';
-import { openServer, type Running } from '../server';
+import { ACCEPT_RETRY_MS, AcceptFailures, openServer, type Running } from '../server';
 import { tracedSelector } from '../trace';
 
 type SelectorClass = typeof SelectSelector | typeof PollSelector | typeof EpollSelector;
@@ -29,11 +29,47 @@ export function serveWithSelector(Selector: SelectorClass, model: string, opts: 
   let finished: () => void = () => {};
   const done = new Promise<void>((resolve) => (finished = resolve));
 
-  // What a connection wants watched; a delayed answer (--delay) asks for writability when it is queued.
-  const interest = (conn: Connection): void => {
+  const conns = new Set<Connection>();
+
+  // Watches what a connection wants (a delayed answer, --delay, asks for writability when it is queued), and
+  // closes it once done. A connection that waits for nothing but a delayed answer is not watched meanwhile: its
+  // socket may be readable for ever (the end of stream), which would make every wait return at once.
+  const update = (conn: Connection): void => {
+    if (conn.done) {
+      finish(conn);
+      return;
+    }
     const events = (conn.wantsRead ? EVENT_READ : 0) | (conn.wantsWrite ? EVENT_WRITE : 0);
-    if (conn.done || events === 0) return;
-    if (sel.getKey(conn.sock).events !== events) sel.modify(conn.sock, events, conn);
+    const key = sel.getMap().get(conn.sock.fileno());
+    if (events === 0) {
+      if (key !== undefined) sel.unregister(conn.sock);
+    } else if (key === undefined) {
+      sel.register(conn.sock, events, conn);
+    } else if (key.events !== events) {
+      sel.modify(conn.sock, events, conn);
+    }
+  };
+
+  const finish = (conn: Connection): void => {
+    if (!conns.delete(conn)) return; // closed already
+    if (sel.getMap().has(conn.sock.fileno())) sel.unregister(conn.sock);
+    conn.close();
+    resumeAccepting(); // an fd is free
+  };
+
+  // Out of fds, the listening socket stays readable with the connection it cannot take: stop watching it until
+  // a client leaves or ACCEPT_RETRY_MS pass, instead of spinning on the failure.
+  const failures = new AcceptFailures();
+  let acceptPause: NodeJS.Timeout | undefined;
+  const pauseAccepting = (): void => {
+    sel.unregister(server);
+    acceptPause = setTimeout(resumeAccepting, ACCEPT_RETRY_MS);
+  };
+  const resumeAccepting = (): void => {
+    if (acceptPause === undefined) return;
+    clearTimeout(acceptPause);
+    acceptPause = undefined;
+    if (running) sel.register(server, EVENT_READ, null);
   };
 
   const acceptAll = (): void => {
@@ -42,31 +78,28 @@ export function serveWithSelector(Selector: SelectorClass, model: string, opts: 
       try {
         accepted = server.accept();
       } catch (err) {
-        // Out of fds, or a connection reset before we took it: log it and keep serving the others.
-        log(`accept failed: ${(err as Error).message}`);
+        // Out of fds (pause), or a connection reset before we took it: log it and keep serving the others.
+        if (failures.failed(err)) pauseAccepting();
         return;
       }
       if (accepted === null) return;
+      failures.succeeded();
       const [sock, address] = accepted;
       sock.setBlocking(false);
-      let conn: Connection;
+      const conn = new Connection(sock, address, opts.delay, update);
       try {
-        conn = new Connection(sock, address, opts.delay, interest);
         sel.register(sock, EVENT_READ, conn);
       } catch (err) {
-        // select() cannot hold an fd >= FD_SETSIZE: refuse that client, keep serving the others.
+        // select() cannot hold an fd >= FD_SETSIZE: refuse that client (closed before a word is sent to it, so
+        // it sees the end of the stream at once), keep serving the others.
         log(`refusing ${(address as { address?: string }).address}:${(address as { port?: number }).port}: ${(err as Error).message}`);
         sock.close();
         continue;
       }
-      if (conn.done) finish(conn);
-      else interest(conn);
+      conns.add(conn);
+      conn.start();
+      update(conn);
     }
-  };
-
-  const finish = (conn: Connection): void => {
-    sel.unregister(conn.sock);
-    conn.close();
   };
 
   const turn = (): void => {
@@ -80,16 +113,15 @@ export function serveWithSelector(Selector: SelectorClass, model: string, opts: 
         }
         if ((events & EVENT_READ) !== 0) conn.onReadable();
         if ((events & EVENT_WRITE) !== 0) conn.onWritable();
-        if (conn.done) finish(conn);
-        else interest(conn);
+        update(conn);
       }
       if (ready.length === 0) break; // idle: let the event loop run
     }
     if (running) setImmediate(turn);
     else {
-      for (const key of [...sel.getMap().values()]) {
-        if (key.data !== null) key.data.close();
-      }
+      clearTimeout(acceptPause);
+      for (const conn of conns) conn.close();
+      conns.clear();
       sel.close();
       server.close();
       finished();

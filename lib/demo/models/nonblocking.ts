@@ -4,9 +4,8 @@
  * a pass that found nothing sleeps 10 ms before the next, which is also the latency it adds.
  */
 import { Connection } from '../connection';
-import { log } from '../log';
 import type { ServerOptions } from '../protocol';
-import { openServer, type Running } from '../server';
+import { ACCEPT_RETRY_MS, AcceptFailures, openServer, type Running } from '../server';
 
 const IDLE_SLEEP_MS = 10;
 
@@ -14,6 +13,8 @@ export function serve(opts: ServerOptions): Running {
   const server = openServer(opts, 'nonblocking', { nonblocking: true });
   let clients: Connection[] = [];
   let running = true;
+  const failures = new AcceptFailures();
+  let acceptAfter = 0; // out of fds: no accept() before this time, unless a client leaves
   let finished: () => void = () => {};
   const done = new Promise<void>((resolve) => (finished = resolve));
 
@@ -25,17 +26,20 @@ export function serve(opts: ServerOptions): Running {
       return;
     }
     let progress = false;
-    for (;;) {
+    while (Date.now() >= acceptAfter) {
       let accepted;
       try {
         accepted = server.accept(); // null: nobody waiting
       } catch (err) {
-        log(`accept failed: ${(err as Error).message}`);
+        if (failures.failed(err)) acceptAfter = Date.now() + ACCEPT_RETRY_MS;
         break;
       }
       if (accepted === null) break;
+      failures.succeeded();
       accepted[0].setBlocking(false);
-      clients.push(new Connection(accepted[0], accepted[1], opts.delay));
+      const conn = new Connection(accepted[0], accepted[1], opts.delay);
+      conn.start();
+      clients.push(conn);
       progress = true;
     }
     for (const c of clients) {
@@ -47,6 +51,7 @@ export function serve(opts: ServerOptions): Running {
         if (c.done) c.close();
         return !c.done;
       });
+      acceptAfter = 0; // fds are free again
     }
     if (progress) setImmediate(pass);
     else setTimeout(pass, IDLE_SLEEP_MS);

@@ -8,9 +8,8 @@ import { F_GETFL, F_SETFL, F_SETOWN, O_ASYNC } from '../../constants';
 import { fcntl } from '../../raw';
 import type { Socket } from '../../socket';
 import { Connection } from '../connection';
-import { log } from '../log';
 import type { ServerOptions } from '../protocol';
-import { openServer, type Running } from '../server';
+import { ACCEPT_RETRY_MS, AcceptFailures, openServer, type Running } from '../server';
 
 /** fcntl(F_SETOWN, pid) and O_ASYNC: "send me SIGIO when this fd is ready". */
 function signalDriven(sock: Socket): void {
@@ -27,6 +26,9 @@ export function serve(opts: ServerOptions): Running {
   let clients: Connection[] = [];
   let stopped = false;
   let again = false; // a sweep is queued
+  const failures = new AcceptFailures();
+  // Out of fds: the connection waits in the backlog, and no new SIGIO will say so; sweep again a little later.
+  let retry: NodeJS.Timeout | undefined;
   const sweep = (): void => {
     if (stopped) return;
     for (;;) {
@@ -34,13 +36,21 @@ export function serve(opts: ServerOptions): Running {
       try {
         accepted = server.accept();
       } catch (err) {
-        log(`accept failed: ${(err as Error).message}`);
+        if (failures.failed(err)) {
+          retry ??= setTimeout(() => {
+            retry = undefined;
+            sweep();
+          }, ACCEPT_RETRY_MS);
+        }
         break;
       }
       if (accepted === null) break;
+      failures.succeeded();
       accepted[0].setBlocking(false);
       signalDriven(accepted[0]);
-      clients.push(new Connection(accepted[0], accepted[1], opts.delay, sweep));
+      const conn = new Connection(accepted[0], accepted[1], opts.delay, sweep);
+      conn.start();
+      clients.push(conn);
     }
     let more = false;
     for (const c of clients) {
@@ -78,6 +88,7 @@ export function serve(opts: ServerOptions): Running {
     async stop() {
       stopped = true;
       clearInterval(keepAlive);
+      clearTimeout(retry);
       process.off('SIGIO', sweep);
       for (const c of clients) c.close();
       server.close();

@@ -4,18 +4,20 @@
  * tutorial's threaded server does. Threads are simple to write and cost memory and a scheduler slot each.
  */
 import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { SHUT_RDWR } from '../../constants';
-import { shutdown } from '../../raw';
+import { close, shutdown } from '../../raw';
 import { log, isTracing } from '../log';
-import type { ServerOptions } from '../protocol';
-import { openServer, type Running } from '../server';
+import { peerName, type ServerOptions } from '../protocol';
+import { ACCEPT_RETRY_MS, AcceptFailures, openServer, type Running } from '../server';
 
 export function serve(opts: ServerOptions): Running {
   const server = openServer(opts, 'threads', { nonblocking: true });
   const abort = new AbortController();
   const clients = new Map<Worker, number>();
 
+  const failures = new AcceptFailures();
   const accepting = (async () => {
     for (;;) {
       let accepted;
@@ -23,19 +25,51 @@ export function serve(opts: ServerOptions): Running {
         accepted = await server.acceptAsync({ signal: abort.signal });
       } catch (err) {
         if (abort.signal.aborted) return;
-        log(`accept failed: ${(err as Error).message}`);
+        // Out of fds: wait a little (acceptAsync would fail again at once, never yielding to the event loop).
+        if (failures.failed(err)) {
+          try {
+            await sleep(ACCEPT_RETRY_MS, undefined, { signal: abort.signal });
+          } catch {
+            return; // stopped
+          }
+        }
         continue;
       }
+      failures.succeeded();
       const [conn, address] = accepted;
       conn.setBlocking(true); // the worker serves it with blocking calls
       const fd = conn.detach(); // the worker owns it now
-      const worker = new Worker(path.join(__dirname, 'threads-worker.js'), {
-        workerData: { fd, family: conn.family, address, delay: opts.delay, trace: isTracing() },
-        stdout: false,
-      });
+      // A thread that cannot start, or cannot load its code (out of fds or memory: each thread has its own event
+      // loop), never takes the fd: the client is refused, as the select model refuses what it cannot watch, and
+      // the fd closed here.
+      const refuse = (err: Error): void => {
+        log(`refusing ${peerName(address)}: cannot start its thread: ${err.message}`);
+        close(fd);
+      };
+      let worker: Worker;
+      try {
+        worker = new Worker(path.join(__dirname, 'threads-worker.js'), {
+          workerData: { fd, family: conn.family, address, delay: opts.delay, trace: isTracing() },
+          stdout: false,
+        });
+      } catch (err) {
+        refuse(err as Error);
+        continue;
+      }
+      let serving = false; // the thread said it owns the fd (its messages all come before its 'exit')
+      let failure: Error | undefined;
       clients.set(worker, fd);
-      worker.on('exit', () => clients.delete(worker));
-      worker.on('error', (err) => log(`worker failed: ${err.message}`));
+      worker.on('message', (m) => {
+        if (m === 'serving') serving = true;
+      });
+      worker.on('error', (err) => {
+        if (serving) log(`worker failed: ${err.message}`);
+        else failure = err;
+      });
+      worker.on('exit', () => {
+        clients.delete(worker);
+        if (!serving) refuse(failure ?? new Error('the thread ended before it took the connection'));
+      });
     }
   })();
 
