@@ -27,7 +27,8 @@ export interface NativeBinding {
   recvfromInto(fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number): { bytes: number; address: NativeAddress | null } | null;
   send(fd: number, data: ArrayBufferView | string, flags: number): number | null;
   sendto(fd: number, data: ArrayBufferView | string, flags: number, family: number, address: string, port: number, flowinfo: number, scopeId: number): number | null;
-  select(r: Int32Array, w: Int32Array, x: Int32Array, timeout: number): [number[], number[], number[]];
+  /** fds: the read, then write, then except fds; on return each entry is 1 where ready, else 0. */
+  select(fds: Int32Array, nRead: number, nWrite: number, timeout: number): number;
   poll(entries: Int32Array, count: number, timeout: number): number;
   getaddrinfo(host: string | null, service: string | null, family: number, type: number, flags: number): Array<NativeAddress & { type: number; protocol: number }>;
   epollCreate(flags: number): number;

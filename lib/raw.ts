@@ -326,29 +326,24 @@ function fdOf(item: unknown, name: string): number {
 
 const FD_SETSIZE = k.FD_SETSIZE;
 
-function selectList<T extends FileLike>(list: unknown, name: string): { fds: Int32Array; items: T[] } {
+function checkSelectList(list: unknown, name: string): void {
   if (!Array.isArray(list)) throw invalidArgType(name, 'an array of fds', list);
-  const n = list.length;
-  const fds = new Int32Array(n);
-  const items: T[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const item = list[i] as T;
-    const fd = fdOf(item, `${name}[${i}]`);
-    if (fd >= FD_SETSIZE) throw outOfRange(`${name}[${i}]`, `< FD_SETSIZE (${FD_SETSIZE}) for select(); use poll() or epoll for higher fds`, fd);
-    fds[i] = fd;
-    items[i] = item;
-  }
-  return { fds, items };
 }
 
-function pick<T extends FileLike>(ready: number[], list: { fds: Int32Array; items: T[] }): T[] {
-  if (ready.length === 0) return [];
-  const set = new Set(ready);
-  const out: T[] = [];
-  for (let i = 0; i < list.fds.length; i++) {
-    const fd = list.fds[i];
-    if (set.delete(fd)) out.push(list.items[i]);
+function fillSelectList(list: FileLike[], name: string, fds: Int32Array, at: number): void {
+  for (let i = 0; i < list.length; i++) {
+    const item = list[i];
+    // The common case (a plain fd in range) checked inline: the argument's name is built only for an error.
+    const fd = typeof item === 'number' && (item | 0) === item && item >= 0 ? item : fdOf(item, `${name}[${i}]`);
+    if (fd >= FD_SETSIZE) throw outOfRange(`${name}[${i}]`, `< FD_SETSIZE (${FD_SETSIZE}) for select(); use poll() or epoll for higher fds`, fd);
+    fds[at + i] = fd;
   }
+}
+
+/** The items of `list` whose flag (from `at` in `flags`) the addon set. */
+function readyItems<T>(list: T[], flags: Int32Array, at: number): T[] {
+  const out: T[] = [];
+  for (let i = 0; i < list.length; i++) if (flags[at + i] !== 0) out.push(list[i]);
   return out;
 }
 
@@ -359,12 +354,24 @@ function pick<T extends FileLike>(ready: number[], list: { fds: Int32Array; item
  * @see select(2)
  */
 export function select<T extends FileLike>(readFds: T[], writeFds: T[], exceptFds: T[], timeoutMs?: number | null): [T[], T[], T[]] {
-  const r = selectList<T>(readFds, 'readFds');
-  const w = selectList<T>(writeFds, 'writeFds');
-  const x = selectList<T>(exceptFds, 'exceptFds');
+  checkSelectList(readFds, 'readFds');
+  checkSelectList(writeFds, 'writeFds');
+  checkSelectList(exceptFds, 'exceptFds');
+  // One Int32Array for the three lists; the items are read once, so a getter or a proxy cannot make the fds
+  // checked differ from the fds used, and the lists' lengths are fixed here.
+  const nr = readFds.length;
+  const nw = writeFds.length;
+  const nx = exceptFds.length;
+  const read = nr === 0 ? readFds : readFds.slice(0, nr);
+  const write = nw === 0 ? writeFds : writeFds.slice(0, nw);
+  const except = nx === 0 ? exceptFds : exceptFds.slice(0, nx);
+  const fds = new Int32Array(nr + nw + nx);
+  fillSelectList(read, 'readFds', fds, 0);
+  fillSelectList(write, 'writeFds', fds, nr);
+  fillSelectList(except, 'exceptFds', fds, nr + nw);
   const timeout = checkTimeout(timeoutMs);
-  const [rr, wr, xr] = native.select(r.fds, w.fds, x.fds, timeout);
-  return [pick(rr, r), pick(wr, w), pick(xr, x)];
+  if (native.select(fds, nr, nw, timeout) === 0) return [[], [], []];
+  return [readyItems(read, fds, 0), readyItems(write, fds, nr), readyItems(except, fds, nr + nw)];
 }
 
 /** An entry given to {@link poll}. */
@@ -392,8 +399,11 @@ export function poll(fds: PollFd[], timeoutMs?: number | null): PollResult[] {
   for (let i = 0; i < n; i++) {
     const e = fds[i] as unknown;
     if (typeof e !== 'object' || e === null) throw invalidArgType(`fds[${i}]`, 'an object { fd, events }', e);
-    entries[3 * i] = checkFd((e as PollFd).fd, `fds[${i}].fd`);
-    entries[3 * i + 1] = checkInt((e as PollFd).events, `fds[${i}].events`, 0, 0xffff);
+    // Plain values in range are checked inline: the argument's name is built only for an error.
+    const fd = (e as PollFd).fd;
+    const events = (e as PollFd).events;
+    entries[3 * i] = typeof fd === 'number' && (fd | 0) === fd && fd >= 0 ? fd : checkFd(fd, `fds[${i}].fd`);
+    entries[3 * i + 1] = typeof events === 'number' && (events & 0xffff) === events ? events : checkInt(events, `fds[${i}].events`, 0, 0xffff);
   }
   const timeout = checkTimeout(timeoutMs);
   const ready = native.poll(entries, n, timeout);

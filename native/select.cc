@@ -15,18 +15,6 @@ struct FdList {
   size_t count;
 };
 
-FdList FdListArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  Int32Span a = Int32ArrayArg(info, i, name);
-  FdList list{a.data, a.length};
-  for (size_t k = 0; k < list.count; k++) {
-    if (list.fds[k] < 0 || list.fds[k] >= FD_SETSIZE) {
-      ThrowRangeError(info.Env(), "The value of \"fd\" is out of range. select() takes fds >= 0 and < FD_SETSIZE (" +
-                                      std::to_string(FD_SETSIZE) + "); received " + std::to_string(list.fds[k]));
-    }
-  }
-  return list;
-}
-
 int Fill(fd_set* set, const FdList& list) {
   FD_ZERO(set);
   int max = -1;
@@ -37,25 +25,35 @@ int Fill(fd_set* set, const FdList& list) {
   return max;
 }
 
-// The fds of `list` that are in `set`, in input order, each once.
-Napi::Array Ready(Napi::Env env, fd_set* set, const FdList& list) {
-  Napi::Array out = Napi::Array::New(env);
-  uint32_t n = 0;
+// Overwrites each fd of `list` with 1 if it is in `set` (its first occurrence only: a duplicate in the input is
+// reported once), else 0.
+void MarkReady(fd_set* set, const FdList& list, bool any) {
   for (size_t k = 0; k < list.count; k++) {
     int fd = list.fds[k];
-    if (FD_ISSET(fd, set)) {
-      out.Set(n++, fd);
-      FD_CLR(fd, set);  // a duplicate in the input is reported once
-    }
+    bool ready = any && FD_ISSET(fd, set);
+    if (ready) FD_CLR(fd, set);
+    list.fds[k] = ready ? 1 : 0;
   }
-  return out;
 }
 
-// select(readFds: Int32Array, writeFds: Int32Array, exceptFds: Int32Array, timeoutMs) -> [readable, writable, exceptional]
+// select(fds: Int32Array, nRead, nWrite, timeoutMs) -> number of ready fds (as select(2) counts them).
+// fds holds the read fds, then the write fds, then the except fds (the rest of the array). On return each entry
+// is 1 where that fd is ready for its set, else 0: no JavaScript array is made, and the caller maps the flags
+// back to the objects it was given.
 Napi::Value Select(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  FdList lists[3] = {FdListArg(info, 0, "readFds"), FdListArg(info, 1, "writeFds"), FdListArg(info, 2, "exceptFds")};
+  Int32Span all = Int32ArrayArg(info, 0, "fds");
+  size_t nr = static_cast<size_t>(IntArg(info, 1, "nRead", 0, static_cast<int64_t>(all.length)));
+  size_t nw = static_cast<size_t>(IntArg(info, 2, "nWrite", 0, static_cast<int64_t>(all.length - nr)));
   int timeout = TimeoutArg(info, 3);
+  // Every fd is checked before any set is touched: FD_SET past FD_SETSIZE writes out of bounds.
+  for (size_t k = 0; k < all.length; k++) {
+    if (all.data[k] < 0 || all.data[k] >= FD_SETSIZE) {
+      ThrowRangeError(env, "The value of \"fd\" is out of range. select() takes fds >= 0 and < FD_SETSIZE (" +
+                               std::to_string(FD_SETSIZE) + "); received " + std::to_string(all.data[k]));
+    }
+  }
+  FdList lists[3] = {{all.data, nr}, {all.data + nr, nw}, {all.data + nr + nw, all.length - nr - nw}};
   fd_set sets[3];
   int r = SlicedWait(env, timeout, [&](int wait) {
     // select() clears the sets when it times out or fails: fill them for each call.
@@ -69,15 +67,8 @@ Napi::Value Select(const Napi::CallbackInfo& info) {
     return ::select(nfds, &sets[0], &sets[1], &sets[2], wait >= 0 ? &tv : nullptr);
   });
   if (r < 0) ThrowErrno(env, errno, "select");
-  Napi::Array out = Napi::Array::New(env, 3);
-  for (uint32_t k = 0; k < 3; k++) {
-    if (r == 0) {
-      out.Set(k, Napi::Array::New(env));
-    } else {
-      out.Set(k, Ready(env, &sets[k], lists[k]));
-    }
-  }
-  return out;
+  for (int k = 0; k < 3; k++) MarkReady(&sets[k], lists[k], r > 0);
+  return Napi::Number::New(env, r);
 }
 
 }  // namespace

@@ -1172,7 +1172,7 @@ spec('native.recvfrom', native.recvfrom, [FD.any, size, nInt32]);
 spec('native.recvfromInto', native.recvfromInto, [FD.any, nBytes, nOffset, nLength, nInt32], { weight: 3 });
 spec('native.send', native.send, [FD.any, nData, nInt32], { weight: 2 });
 spec('native.sendto', native.sendto, [FD.any, nData, nInt32, ...nAddr], { weight: 2 });
-spec('native.select', native.select, [nFdArray, nFdArray, nFdArray, nTimeout], { noTrunc: true, weight: 2 });
+spec('native.select', native.select, [nFdArray, nCount, nCount, nTimeout], { noTrunc: true, weight: 2 });
 spec('native.poll', native.poll, [nPollArr, nCount, nTimeout], { noTrunc: true, weight: 2 });
 spec('native.getaddrinfo', native.getaddrinfo, [
   nHost, nService,

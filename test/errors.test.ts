@@ -605,12 +605,12 @@ describe('the addon rejects bad arguments by itself', () => {
     // select and poll take Int32Arrays, and nothing else.
     const i0 = new Int32Array(0);
     for (const bad of [new Uint32Array(1), new Float64Array(1), new Int16Array(2), Buffer.alloc(4), [fd], null, undefined]) {
-      expectTypeError(() => N.select(bad as never, i0, i0, 0));
-      expectTypeError(() => N.select(i0, bad as never, i0, 0));
-      expectTypeError(() => N.select(i0, i0, bad as never, 0));
+      expectTypeError(() => N.select(bad as never, 0, 0, 0));
       expectTypeError(() => N.poll(bad as never, 0, 0));
     }
-    expectTypeError(() => N.select(i0, i0, i0, '0' as never));
+    expectTypeError(() => N.select(i0, '0' as never, 0, 0));
+    expectTypeError(() => N.select(i0, 0, null as never, 0));
+    expectTypeError(() => N.select(i0, 0, 0, '0' as never));
     expectTypeError(() => N.poll(new Int32Array(3), '1' as never, 0));
     expectTypeError(() => N.getaddrinfo(1 as never, null, 0, 0, 0));
   });
@@ -647,11 +647,18 @@ describe('the addon rejects bad arguments by itself', () => {
     expectRangeError(() => N.listen(fd, 2 ** 31));
     // select: fds below FD_SETSIZE and not negative; timeout -1..2^31-1.
     const i0 = new Int32Array(0);
-    expectRangeError(() => N.select(Int32Array.of(s.FD_SETSIZE), i0, i0, 0));
-    expectRangeError(() => N.select(i0, Int32Array.of(-1), i0, 0));
-    expectRangeError(() => N.select(i0, i0, Int32Array.of(2 ** 31 - 1), 0));
-    expectRangeError(() => N.select(i0, i0, i0, -2));
-    expectRangeError(() => N.select(i0, i0, i0, 2 ** 31));
+    const fds = Int32Array.of(fd, fd);
+    expectRangeError(() => N.select(Int32Array.of(s.FD_SETSIZE), 1, 0, 0));
+    expectRangeError(() => N.select(Int32Array.of(fd, -1), 1, 1, 0));
+    expectRangeError(() => N.select(Int32Array.of(fd, 2 ** 31 - 1), 0, 0, 0));
+    // The read and write counts must fit in the array (the rest are the except fds).
+    expectRangeError(() => N.select(fds, 3, 0, 0));
+    expectRangeError(() => N.select(fds, 1, 2, 0));
+    expectRangeError(() => N.select(fds, -1, 0, 0));
+    expectRangeError(() => N.select(fds, 0.5, 0, 0));
+    expect(fds).toEqual(Int32Array.of(fd, fd)); // refused before anything was written
+    expectRangeError(() => N.select(i0, 0, 0, -2));
+    expectRangeError(() => N.select(i0, 0, 0, 2 ** 31));
     // poll: count within the array, events within 16 bits, timeout in range.
     const entries = Int32Array.of(fd, s.POLLIN, 0);
     expectRangeError(() => N.poll(entries, 2, 0));

@@ -171,18 +171,16 @@ export abstract class BaseSelector<T = unknown> {
    */
   select(timeoutMs?: number | null): Array<[SelectorKey<T>, number]> {
     this.#live();
-    const timeout = checkTimeout(timeoutMs);
+    const timeout = timeoutMs === 0 ? 0 : checkTimeout(timeoutMs); // 0, the busy servers' case, needs no check
     const out = this.#out;
     const n = this.backendWait(out, timeout);
-    const ready: Array<[SelectorKey<T>, number]> = new Array(n);
-    let m = 0;
+    const ready: Array<[SelectorKey<T>, number]> = [];
     for (let i = 0; i < n; i++) {
       const key = this.#keys.get(out[2 * i]);
       if (key === undefined) continue;
       const events = out[2 * i + 1] & key.events;
-      if (events !== 0) ready[m++] = [key, events];
+      if (events !== 0) ready.push([key, events]);
     }
-    ready.length = m;
     return ready;
   }
 
