@@ -90,6 +90,12 @@ async function main() {
     fs.writeFileSync(path.join(outDir, 'server-cpu.svg'), cpuChart(srv.rows, 100, machineLine));
     fs.writeFileSync(path.join(outDir, 'RESULTS.md'), markdown(results, machineLine));
     console.log(`\nWrote ${path.relative(process.cwd(), outDir) || '.'}/results.json, RESULTS.md, readiness.svg, server-cpu.svg`);
+    const failed = srv.rows.filter((r) => r.error);
+    if (failed.length > 0) {
+      // A run that measured nothing is a broken benchmark (or server), not a result: fail, so that CI sees it.
+      console.error(`\nbench: ${failed.length} server run(s) failed: ${failed.map((r) => `${r.server}/${r.connections}`).join(', ')}`);
+      process.exitCode = 1;
+    }
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -3,7 +3,7 @@
 // messages per second and the server's own CPU time per message (user + system, from /proc), and the
 // epoll server's resident memory per idle connection. Used by scripts/bench/index.js.
 'use strict';
-const { spawn, execFileSync } = require('node:child_process');
+const { spawn, execFile, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -53,12 +53,21 @@ function stopServer(proc) {
   });
 }
 
+/**
+ * Runs the load generator to the end. Asynchronously: while it runs, this process must keep draining the
+ * server's stdout (a log line per connection). With execFileSync the pipe filled at a few hundred connections,
+ * the server blocked in its log write, and the 1000-connection runs measured nothing.
+ */
 function runLoadgen(bin, port, conns, warmupMs, measureMs, pid) {
-  const out = execFileSync(bin, ['127.0.0.1', String(port), String(conns), String(warmupMs), String(measureMs), String(pid)], {
-    encoding: 'utf8',
-    timeout: 120000,
+  return new Promise((resolve, reject) => {
+    execFile(bin, ['127.0.0.1', String(port), String(conns), String(warmupMs), String(measureMs), String(pid)], {
+      encoding: 'utf8',
+      timeout: 120000,
+    }, (err, out, errOut) => {
+      if (err) reject(new Error(`loadgen: ${err.message} ${errOut}`));
+      else resolve(JSON.parse(out.trim().split('\n').pop()));
+    });
   });
-  return JSON.parse(out.trim().split('\n').pop());
 }
 
 function rssKiB(pid) {
@@ -112,7 +121,8 @@ async function run({ quick, tmp, progress }) {
       let started;
       try {
         started = await startServer(kind, bins);
-        const r = runLoadgen(bins.loadgen, started.port, conns, warmupMs, measureMs, started.proc.pid);
+        const r = await runLoadgen(bins.loadgen, started.port, conns, warmupMs, measureMs, started.proc.pid);
+        if (r.welcomed + r.refused < conns || !(r.messages > 0)) throw new Error(`only ${r.welcomed} of ${conns} clients welcomed, ${r.messages} messages`);
         rows.push({
           server: kind, connections: conns, welcomed: r.welcomed, refused: r.refused, errors: r.errors, messages: r.messages,
           seconds: r.seconds, messagesPerSecond: r.messages / r.seconds, cpuSeconds: r.serverCpuSeconds,
