@@ -28,7 +28,7 @@ import { checkFdLeaks } from './helpers/fds';
 import { root } from './helpers/child';
 import {
   Client, DemoServer, FIXTURES, answerCount, destroyClients, eventually, expectAnswer, fdCount, fdKindCounts, fdKinds,
-  expectRssBelow, inBatches, listenOverflows, openFileLimit, reapServers, rssKiB, stressScale, type MemoryReport,
+  expectRssBelow, inBatches, listenOverflows, openFileLimit, reapServers, rssKiB, stressScale, UNDER_ASAN, type MemoryReport,
 } from './helpers/stress';
 
 checkFdLeaks();
@@ -554,7 +554,13 @@ describe('more than FD_SETSIZE connections on --io select', () => {
 // ---------------------------------------------------------------------------------------------------------------
 // Out of fds: what happens when RLIMIT_NOFILE is not raised enough.
 
-describe('out of file descriptors (RLIMIT_NOFILE 64)', () => {
+// Not under the sanitizers: UBSan tells valid memory from invalid by writing it into a pipe, and a process
+// with no fd left for that pipe gets false "invalid vptr" reports on every C++ exception the addon throws (the
+// EMFILE of accept itself). What this block tests, the models' accept loops, is JavaScript; the plain build
+// runs it in npm test.
+if (UNDER_ASAN) console.warn('stress tests: skipping the out-of-fds block under ASan/UBSan: UBSan needs a free fd for its own memory checks');
+
+describe.skipIf(UNDER_ASAN)('out of file descriptors (RLIMIT_NOFILE 64)', () => {
   const FD_LIMIT = 64;
   const CLIENTS = 80; // more than the fds left to any model
 
