@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as s from '../lib';
-import { runNode, type Child } from './helpers/child';
+import { runNode, underSignals, type Child } from './helpers/child';
 import { expectCode, expectSysError } from './helpers/expect';
 import { checkFdLeaks, epollTargets, fdFlags, isOpen, O_CLOEXEC } from './helpers/fds';
 import { closeFd, regularFile, track, trackedPair, trackedTcpPair, useFdTracking } from './helpers/track';
@@ -23,13 +23,11 @@ useFdTracking();
 // ./helpers/track, after this file's own afterEach).
 
 const children: Child[] = [];
-const timers: NodeJS.Timeout[] = [];
 
 function ep(flags?: number): number {
   return track(flags === undefined ? s.epollCreate() : s.epollCreate(flags));
 }
 afterEach(() => {
-  for (const t of timers.splice(0)) clearInterval(t);
   for (const c of children.splice(0)) c.kill('SIGKILL');
 });
 
@@ -277,10 +275,8 @@ describe('epollWait', () => {
   });
 
   it('is retried on EINTR with the remaining time (child process, SIGUSR1 every 50 ms)', async () => {
-    const child = runNode(`
+    const run = await underSignals<{ r1: unknown[]; ms1: number; r2: number; ms2: number; got: number }>(`
       const s = require('sockfd');
-      let got = 0;
-      process.on('SIGUSR1', () => { got++; });
       const ep = s.epollCreate();
       const [a, b] = s.socketpair();
       s.epollCtl(ep, s.EPOLL_CTL_ADD, a, s.EPOLLIN);
@@ -292,21 +288,15 @@ describe('epollWait', () => {
       const r2 = s.epollWaitInto(ep, new Int32Array(16), 1000);
       const ms2 = Number(process.hrtime.bigint() - t0) / 1e6;
       s.close(ep); s.close(a); s.close(b);
-      setTimeout(() => console.log('result ' + JSON.stringify({ r1, ms1, r2, ms2, got })), 100);
+      setTimeout(() => console.log('result ' + JSON.stringify({ r1, ms1, r2, ms2, got: signals })), 100);
     `);
-    children.push(child);
-    await child.waitFor(/ready/);
-    const timer = setInterval(() => child.kill('SIGUSR1'), 50);
-    timers.push(timer);
-    const m = await child.waitFor(/result (\{.*\})/, 15000);
-    clearInterval(timer);
-    const r = JSON.parse(m[1]) as { r1: unknown[]; ms1: number; r2: number; ms2: number; got: number };
+    const r = run.result;
     expect(r.r1).toEqual([]);
     expect(r.r2).toBe(0);
     expect(r.ms1).toBeGreaterThanOrEqual(1000 - 1);
     expect(r.ms2).toBeGreaterThanOrEqual(1000 - 1);
     expect(r.got).toBeGreaterThan(0);
-    expect(await child.exited()).toBe(0);
+    expect(run.code).toBe(0);
   });
 });
 

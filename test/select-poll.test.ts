@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { getSystemErrorName } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as s from '../lib';
-import { runNode, wrap, type Child } from './helpers/child';
+import { underSignals, wrap, type Child } from './helpers/child';
 import { checkFdLeaks } from './helpers/fds';
 import { closedPort, ipv6, tcpListener, tmpSocketPath } from './helpers/net';
 import { closeFd, track, trackedPair, useFdTracking } from './helpers/track';
@@ -26,9 +26,7 @@ useFdTracking();
 // this file's own afterEach).
 
 const children: Child[] = [];
-const timers: NodeJS.Timeout[] = [];
 afterEach(() => {
-  for (const t of timers.splice(0)) clearInterval(t);
   for (const c of children.splice(0)) c.kill('SIGKILL');
 });
 
@@ -400,11 +398,9 @@ describe.each([selectAdapter, pollAdapter])('$name', (A) => {
     // complete_signal), so the child's blocked select/poll is interrupted each time. If the wait restarted with
     // the whole timeout it would never end while the signals go on (and this test would time out); if it
     // gave up it would return early or throw.
-    const child = runNode(`
+    const run = await underSignals<{ elapsed: number; result: unknown; error?: unknown; signals: number }>(`
       const s = require('sockfd');
       const { performance } = require('node:perf_hooks');
-      let signals = 0;
-      process.on('SIGUSR1', () => signals++);
       const [a, b] = s.socketpair();
       console.log('ready');
       const t0 = performance.now();
@@ -418,28 +414,14 @@ describe.each([selectAdapter, pollAdapter])('$name', (A) => {
       s.close(a);
       s.close(b);
       setTimeout(() => console.log('result ' + JSON.stringify({ elapsed, result, error, signals })), 20);
-      // Alive, with the handler, until the parent has stopped signalling (it then closes stdin): a SIGUSR1
-      // arriving while the process exits, after Node has let go of the handler, would kill it.
-      process.stdin.resume();
     `, [A.name]);
-    children.push(child);
-    await child.waitFor(/ready/);
-    let sent = 0;
-    const signalling = setInterval(() => {
-      sent++;
-      child.kill('SIGUSR1');
-    }, 50);
-    timers.push(signalling);
-    const [, json] = await child.waitFor(/result (.*)\n/, 15000);
-    clearInterval(signalling);
-    child.proc.stdin!.end();
-    const out = JSON.parse(json) as { elapsed: number; result: unknown; error?: unknown; signals: number };
+    const out = run.result;
     expect(out.error).toBeUndefined();
     expect(out.result).toEqual(A.name === 'select' ? [[], [], []] : []);
     expect(out.elapsed).toBeGreaterThanOrEqual(1499);
-    expect(sent).toBeGreaterThanOrEqual(10);
+    expect(run.sent).toBeGreaterThanOrEqual(10);
     expect(out.signals).toBeGreaterThanOrEqual(5);
-    expect(await child.exited()).toBe(0);
+    expect(run.code).toBe(0);
   }, 20000);
 });
 

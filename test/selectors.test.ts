@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as s from '../lib';
-import { runNode, type Child } from './helpers/child';
+import { underSignals } from './helpers/child';
 import { expectCode, expectSysError } from './helpers/expect';
 import { checkFdLeaks, epollTargets, isOpen } from './helpers/fds';
 import { tcpListener } from './helpers/net';
@@ -31,8 +31,6 @@ const RW = R | W;
 
 const sockets: s.Socket[] = [];
 const selectors: s.BaseSelector<unknown>[] = [];
-const children: Child[] = [];
-const timers: NodeJS.Timeout[] = [];
 
 function socketPair(): [s.Socket, s.Socket] {
   const [a, b] = s.socketpair(s.AF_UNIX, s.SOCK_STREAM);
@@ -41,8 +39,6 @@ function socketPair(): [s.Socket, s.Socket] {
   return pair;
 }
 afterEach(() => {
-  for (const t of timers.splice(0)) clearInterval(t);
-  for (const c of children.splice(0)) c.kill('SIGKILL');
   for (const sel of selectors.splice(0)) sel.close();
   for (const sock of sockets.splice(0)) sock.close();
 });
@@ -631,10 +627,8 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
   });
 
   it('select is retried on EINTR with the remaining time (test_select_interrupt)', async () => {
-    const child = runNode(`
+    const run = await underSignals<{ n: number; ms: number; got: number }>(`
       const s = require('sockfd');
-      let got = 0;
-      process.on('SIGUSR1', () => { got++; });
       const sel = new s.${name}();
       const [a, b] = s.socketpair();
       sel.register(a, s.EVENT_READ);
@@ -643,19 +637,13 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
       const res = sel.select(1500);
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       sel.close(); s.close(a); s.close(b);
-      setTimeout(() => console.log('result ' + JSON.stringify({ n: res.length, ms, got })), 100);
+      setTimeout(() => console.log('result ' + JSON.stringify({ n: res.length, ms, got: signals })), 100);
     `);
-    children.push(child);
-    await child.waitFor(/ready/);
-    const timer = setInterval(() => child.kill('SIGUSR1'), 50);
-    timers.push(timer);
-    const m = await child.waitFor(/result (\{.*\})/, 15000);
-    clearInterval(timer);
-    const r = JSON.parse(m[1]) as { n: number; ms: number; got: number };
+    const r = run.result;
     expect(r.n).toBe(0);
     expect(r.ms).toBeGreaterThanOrEqual(1500 - 1);
     expect(r.got).toBeGreaterThan(0);
-    expect(await child.exited()).toBe(0);
+    expect(run.code).toBe(0);
   });
 
   it('fds above FD_SETSIZE (test_above_fd_setsize)', (ctx) => {

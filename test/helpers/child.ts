@@ -77,3 +77,47 @@ export function wrap(proc: ChildProcess): Child {
     },
   };
 }
+
+/** What {@link underSignals} reports. */
+export interface SignalledRun<R> {
+  /** The JSON the child printed after `result `. */
+  result: R;
+  /** How many SIGUSR1 the parent sent. */
+  sent: number;
+  /** The child's exit code (or signal name). */
+  code: number | string;
+}
+
+/**
+ * The EINTR tests' harness: runs `code` in a child with a SIGUSR1 counter `signals` already installed. The code
+ * prints `ready` just before its wait and `result <json>` after it; from `ready` until `result` the parent sends
+ * SIGUSR1 every 50 ms. The child then stays alive, handler installed, until the parent has stopped signalling
+ * and closes its stdin: a SIGUSR1 that arrived while the process exits, after Node has let go of the handler,
+ * would kill it. The child is killed if anything fails on the way.
+ */
+export async function underSignals<R>(code: string, args: string[] = [], ms = 15000): Promise<SignalledRun<R>> {
+  const child = runNode(`
+    let signals = 0;
+    process.on('SIGUSR1', () => { signals++; });
+    ${code}
+    process.stdin.resume();
+  `, args);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await child.waitFor(/ready/, ms);
+    let sent = 0;
+    timer = setInterval(() => {
+      sent++;
+      child.kill('SIGUSR1');
+    }, 50);
+    const [, json] = await child.waitFor(/result (.*)\n/, ms);
+    clearInterval(timer);
+    child.proc.stdin!.end();
+    return { result: JSON.parse(json) as R, sent, code: await child.exited() };
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  } finally {
+    clearInterval(timer);
+  }
+}
