@@ -2,6 +2,7 @@
 import { Socket } from '../socket';
 import { AF_INET, AF_INET6, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_REUSEPORT } from '../constants';
 import { isIP } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { log, isTracing } from './log';
 import { TracedSocket } from './trace';
 import type { ServerOptions } from './protocol';
@@ -63,6 +64,22 @@ export class AcceptFailures {
     if (!this.#outOfFds) log(`accept failed: ${e.message}: accepting again once a file descriptor is free`);
     this.#outOfFds = true;
     return true;
+  }
+
+  /**
+   * For the models that accept with acceptAsync, which fails again at once while out of fds, without waiting:
+   * retrying at once would run their accept loop on settled promises alone, and the event loop (the clients
+   * that could free an fd) would never run. Logs the failure, waits ACCEPT_RETRY_MS if out of fds, and resolves
+   * false if `signal` stopped the model meanwhile.
+   */
+  async waitOut(err: unknown, signal: AbortSignal): Promise<boolean> {
+    if (!this.failed(err)) return true;
+    try {
+      await sleep(ACCEPT_RETRY_MS, undefined, { signal });
+      return true;
+    } catch {
+      return false; // stopped
+    }
   }
 
   /** accept() took a connection: a run of failures, if any, is over. */

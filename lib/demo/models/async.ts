@@ -9,7 +9,7 @@ import type { Socket } from '../../socket';
 import type { Address } from '../../address';
 import { MESSAGE_SIZE, WELCOME, answer, isExit, peerName, type ServerOptions } from '../protocol';
 import { log } from '../log';
-import { ACCEPT_RETRY_MS, AcceptFailures, openServer, type Running } from '../server';
+import { AcceptFailures, openServer, type Running } from '../server';
 
 // A client that sends faster than it is answered never makes recvAsync wait: its loop would then run on
 // settled promises (microtasks) alone and starve the event loop (the other clients, accept, timers, Ctrl-C).
@@ -50,16 +50,7 @@ export function serve(opts: ServerOptions): Running {
       try {
         accepted = await server.acceptAsync({ signal: abort.signal });
       } catch (err) {
-        if (abort.signal.aborted) return;
-        // Out of fds, acceptAsync fails again at once, without waiting: retrying at once would run this loop
-        // on settled promises alone, and the event loop (the clients that could free an fd) would never run.
-        if (failures.failed(err)) {
-          try {
-            await sleep(ACCEPT_RETRY_MS, undefined, { signal: abort.signal });
-          } catch {
-            return; // stopped
-          }
-        }
+        if (abort.signal.aborted || !(await failures.waitOut(err, abort.signal))) return;
         continue;
       }
       failures.succeeded();

@@ -10,7 +10,7 @@ import { EVENT_READ, EVENT_WRITE, type BaseSelector, type EpollSelector, type Po
 import type { Socket } from '../../socket';
 import { Connection } from '../connection';
 import { isTracing, log } from '../log';
-import type { ServerOptions } from '../protocol';
+import { peerName, type ServerOptions } from '../protocol';
 import { ACCEPT_RETRY_MS, AcceptFailures, openServer, type Running } from '../server';
 import { tracedSelector } from '../trace';
 
@@ -92,7 +92,7 @@ export function serveWithSelector(Selector: SelectorClass, model: string, opts: 
       } catch (err) {
         // select() cannot hold an fd >= FD_SETSIZE: refuse that client (closed before a word is sent to it, so
         // it sees the end of the stream at once), keep serving the others.
-        log(`refusing ${(address as { address?: string }).address}:${(address as { port?: number }).port}: ${(err as Error).message}`);
+        log(`refusing ${peerName(address)}: ${(err as Error).message}`);
         sock.close();
         continue;
       }

@@ -4,13 +4,12 @@
  * tutorial's threaded server does. Threads are simple to write and cost memory and a scheduler slot each.
  */
 import * as path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { SHUT_RDWR } from '../../constants';
 import { close, shutdown } from '../../raw';
 import { log, isTracing } from '../log';
 import { peerName, type ServerOptions } from '../protocol';
-import { ACCEPT_RETRY_MS, AcceptFailures, openServer, type Running } from '../server';
+import { AcceptFailures, openServer, type Running } from '../server';
 
 export function serve(opts: ServerOptions): Running {
   const server = openServer(opts, 'threads', { nonblocking: true });
@@ -24,15 +23,7 @@ export function serve(opts: ServerOptions): Running {
       try {
         accepted = await server.acceptAsync({ signal: abort.signal });
       } catch (err) {
-        if (abort.signal.aborted) return;
-        // Out of fds: wait a little (acceptAsync would fail again at once, never yielding to the event loop).
-        if (failures.failed(err)) {
-          try {
-            await sleep(ACCEPT_RETRY_MS, undefined, { signal: abort.signal });
-          } catch {
-            return; // stopped
-          }
-        }
+        if (abort.signal.aborted || !(await failures.waitOut(err, abort.signal))) return;
         continue;
       }
       failures.succeeded();
