@@ -125,6 +125,14 @@ export function checkFd(value: unknown, name = 'fd'): number {
   return checkInt(value, name, 0, 0x7fffffff);
 }
 
+/**
+ * Whether checkFd would take `value` as it is: the fast path of the list checks (select, poll), which build an
+ * element's argument name ("fds[7].fd") only for the error of one that is not.
+ */
+export function isFdNumber(value: unknown): value is number {
+  return typeof value === 'number' && (value | 0) === value && value >= 0;
+}
+
 /** An optional C `int` with a default. */
 export function optInt32(value: unknown, name: string, dflt: number): number {
   return value === undefined ? dflt : checkInt32(value, name);

@@ -8,7 +8,7 @@ import { native } from './binding';
 import type { NativeAddress } from './native';
 import { toNativeAddress, type Address, type AddressInput } from './address';
 import {
-  byteLengthOf, checkData, checkFd, checkInt, checkInt32, checkTimeout, invalidArgType, isBytes, optInt32, outOfRange,
+  byteLengthOf, checkData, checkFd, checkInt, checkInt32, checkTimeout, invalidArgType, isBytes, isFdNumber, optInt32, outOfRange,
   type BytesLike, type Data,
 } from './errors';
 
@@ -333,8 +333,7 @@ function checkSelectList(list: unknown, name: string): void {
 function fillSelectList(list: FileLike[], name: string, fds: Int32Array, at: number): void {
   for (let i = 0; i < list.length; i++) {
     const item = list[i];
-    // The common case (a plain fd in range) checked inline: the argument's name is built only for an error.
-    const fd = typeof item === 'number' && (item | 0) === item && item >= 0 ? item : fdOf(item, `${name}[${i}]`);
+    const fd = isFdNumber(item) ? item : fdOf(item, `${name}[${i}]`);
     if (fd >= FD_SETSIZE) throw outOfRange(`${name}[${i}]`, `< FD_SETSIZE (${FD_SETSIZE}) for select(); use poll() or epoll for higher fds`, fd);
     fds[at + i] = fd;
   }
@@ -402,7 +401,7 @@ export function poll(fds: PollFd[], timeoutMs?: number | null): PollResult[] {
     // Plain values in range are checked inline: the argument's name is built only for an error.
     const fd = (e as PollFd).fd;
     const events = (e as PollFd).events;
-    entries[3 * i] = typeof fd === 'number' && (fd | 0) === fd && fd >= 0 ? fd : checkFd(fd, `fds[${i}].fd`);
+    entries[3 * i] = isFdNumber(fd) ? fd : checkFd(fd, `fds[${i}].fd`);
     entries[3 * i + 1] = typeof events === 'number' && (events & 0xffff) === events ? events : checkInt(events, `fds[${i}].events`, 0, 0xffff);
   }
   const timeout = checkTimeout(timeoutMs);

@@ -120,6 +120,5 @@ export function watch(fd: FileObj, events: number, callback: WatchCallback): Wat
   else if (typeof fd === 'object' && fd !== null && typeof (fd as { fileno?: unknown }).fileno === 'function') n = checkFd(fd.fileno(), 'fd.fileno()');
   else throw invalidArgType('fd', 'of type number or an object with a fileno() method', fd);
   checkInt(events, 'events', 0, ALL);
-  if (typeof callback !== 'function') throw invalidArgType('callback', 'of type function', callback);
-  return new Watcher(n, events, callback);
+  return new Watcher(n, events, callback); // which checks the callback
 }
