@@ -84,6 +84,28 @@ const char* ExtraErrnoName(int err) {
   }
 }
 
+size_t ElementSize(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int8_array:
+    case napi_uint8_array:
+    case napi_uint8_clamped_array:
+      return 1;
+    case napi_int16_array:
+    case napi_uint16_array:
+      return 2;
+    case napi_int32_array:
+    case napi_uint32_array:
+    case napi_float32_array:
+      return 4;
+    case napi_float64_array:
+    case napi_bigint64_array:
+    case napi_biguint64_array:
+      return 8;
+    default:  // a kind this build does not know: no bytes, rather than a guess
+      return 0;
+  }
+}
+
 }  // namespace
 
 std::string ErrnoName(int err) {
@@ -164,8 +186,10 @@ Bytes BytesArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
     size_t count;
     napi_value ab;
     size_t offset;
+    // One look at the view: its length read twice could differ (a length-tracking view of a growable
+    // SharedArrayBuffer that another thread grows), and the pointer and length used must come from one read.
     NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, v, &type, &count, &data, &ab, &offset), Bytes{});
-    length = v.As<Napi::TypedArray>().ByteLength();
+    length = count * ElementSize(type);
   } else if (v.IsDataView()) {
     napi_value ab;
     size_t offset;

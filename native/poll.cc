@@ -17,8 +17,14 @@ Napi::Value Poll(const Napi::CallbackInfo& info) {
   size_t capacity = entries.length / 3;
   size_t n = static_cast<size_t>(IntArg(info, 1, "count", 0, static_cast<int64_t>(capacity)));
   int timeout = TimeoutArg(info, 2);
-  thread_local std::vector<pollfd> fds;
-  fds.resize(n);
+  // The entries are read from JavaScript memory once each, into this private array, which alone is checked and
+  // handed to the kernel: the caller's array may be a SharedArrayBuffer that another thread writes meanwhile.
+  // Short lists use a per-thread area kept between calls; a long one gets its own memory, freed on return.
+  constexpr size_t kKeep = 256;
+  thread_local std::vector<pollfd> kept(kKeep);
+  std::vector<pollfd> own;
+  if (n > kKeep) own.resize(n);
+  pollfd* fds = n > kKeep ? own.data() : kept.data();
   for (size_t k = 0; k < n; k++) {
     int32_t events = e[3 * k + 1];
     if (events < 0 || events > 0xFFFF) {
@@ -29,7 +35,7 @@ Napi::Value Poll(const Napi::CallbackInfo& info) {
     fds[k].events = static_cast<short>(events);
     fds[k].revents = 0;
   }
-  int r = SlicedWait(env, timeout, [&](int ms) { return ::poll(fds.data(), static_cast<nfds_t>(n), ms); });
+  int r = SlicedWait(env, timeout, [&](int ms) { return ::poll(fds, static_cast<nfds_t>(n), ms); });
   if (r < 0) ThrowErrno(env, errno, "poll");
   for (size_t k = 0; k < n; k++) e[3 * k + 2] = static_cast<uint16_t>(fds[k].revents);
   return Napi::Number::New(env, r);
