@@ -59,4 +59,6 @@ export interface NativeWatcher {
   ref(): NativeWatcher;
   unref(): NativeWatcher;
   hasRef(): boolean;
+  /** False once stopped: by stop(), by close(fd) of its fd, or by the environment's teardown. */
+  isActive(): boolean;
 }

@@ -40,14 +40,26 @@ export class Watcher {
     });
   }
 
-  /** The events watched now (0 while paused). */
-  get events(): number {
-    return this.#events;
+  /**
+   * The native watcher while it runs, else null. `close(fd)` stops the watcher of that fd natively (libuv must
+   * never poll a closed number) without running JavaScript; this is where the object learns of it.
+   */
+  #live(): NativeWatcher | null {
+    if (this.#native !== null && !this.#native.isActive()) {
+      this.#native = null;
+      this.#events = 0;
+    }
+    return this.#native;
   }
 
-  /** Whether `stop()` has not been called yet. */
+  /** The events watched now (0 while paused, and once stopped). */
+  get events(): number {
+    return this.#live() === null ? 0 : this.#events;
+  }
+
+  /** Whether the watcher is not stopped yet: `stop()` and `close(fd)` of its fd stop it. */
   get active(): boolean {
-    return this.#native !== null;
+    return this.#live() !== null;
   }
 
   /**
@@ -57,9 +69,10 @@ export class Watcher {
    */
   update(events: number): this {
     checkInt(events, 'events', 0, ALL);
-    if (this.#native === null) throw Object.assign(new Error('The watcher is stopped'), { code: 'ERR_WATCHER_STOPPED' });
+    const live = this.#live();
+    if (live === null) throw Object.assign(new Error('The watcher is stopped (by stop(), or by close() of its fd)'), { code: 'ERR_WATCHER_STOPPED' });
     try {
-      this.#native.update(events);
+      live.update(events);
     } catch (e) {
       this.#events = 0; // a refused start leaves the watcher paused
       throw e;

@@ -97,15 +97,32 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     return DefineClass(env, "Watcher",
                        {InstanceMethod<&Watcher::Update>("update"), InstanceMethod<&Watcher::Stop>("stop"),
                         InstanceMethod<&Watcher::RefHandle>("ref"), InstanceMethod<&Watcher::UnrefHandle>("unref"),
-                        InstanceMethod<&Watcher::HasRef>("hasRef")});
+                        InstanceMethod<&Watcher::HasRef>("hasRef"),
+                        InstanceMethod<&Watcher::IsActive>("isActive")});
   }
 
   // new Watcher(registry-bound fd, events, callback(err, events))
+  //
+  // Order matters. node-addon-api frees an object whose constructor throws without running its destructor, so
+  // nothing that needs undoing may exist while a step can still throw or run JavaScript. First the steps that
+  // can: the arguments, the callback property (Node-API refuses it in a worker being terminated) and the async
+  // context (napi_async_init runs async_hooks init callbacks, any JavaScript: it may close the fd, watch it,
+  // or call this object's stop()). Then, reading the registry only after that JavaScript has run, the handle:
+  // from its registration on no JavaScript runs, and a failure undoes the registration before it throws.
   explicit Watcher(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Watcher>(info) {
     Napi::Env env = info.Env();
     int fd = FdArg(info, 0);
     int events = static_cast<int>(IntArg(info, 1, "events", 0, UV_READABLE | UV_WRITABLE | UV_DISCONNECT | UV_PRIORITIZED));
     if (!info[2].IsFunction()) ThrowTypeError(env, "The \"callback\" argument must be of type function");
+    // The callback (which usually closes over the JavaScript Watcher that holds this object) is kept as a
+    // property of this object, not in a persistent reference: a reference would be a GC root, and a paused
+    // watcher (update(0)) that its owner drops would then live, with its handle and its claim on the fd, until
+    // the environment ends. As a property it is part of a plain JavaScript cycle, collected with the rest; while
+    // started, Ref() keeps all of it alive.
+    info.This().As<Napi::Object>().DefineProperty(
+        Napi::PropertyDescriptor::Value(kCallbackKey, info[2], napi_default));
+    context_ = std::make_unique<Napi::AsyncContext>(env, "sockfd.watch", info.This().As<Napi::Object>());
+    if (stopped_) return;  // stop() was called from an init hook: a stopped watcher, with no handle
     Registry* reg = static_cast<Registry*>(env.GetInstanceData<Registry>());
     if (reg == nullptr || reg->tearing_down) ThrowErrno(env, ECANCELED, "watch");
     if (reg->open.count(fd) != 0) ThrowErrno(env, EEXIST, "watch");
@@ -115,21 +132,21 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     handle->registry = reg;
     handle->fd = fd;
     int rc = uv_poll_init(loop, &handle->poll, fd);  // also makes the fd non-blocking, as libuv requires
-    if (rc < 0) ThrowErrno(env, -rc, "watch");
+    if (rc < 0) ThrowErrno(env, -rc, "watch");       // nothing to undo: libuv keeps no failed handle
     handle->owner = this;
     handle_ = handle.release();
     handle_->poll.data = handle_;
     reg->open[fd] = handle_;
-    // The callback (which usually closes over the JavaScript Watcher that holds this object) is kept as a
-    // property of this object, not in a persistent reference: a reference would be a GC root, and a paused
-    // watcher (update(0)) that its owner drops would then live, with its handle and its claim on the fd, until
-    // the environment ends. As a property it is part of a plain JavaScript cycle, collected with the rest; while
-    // started, Ref() keeps all of it alive.
-    info.This().As<Napi::Object>().DefineProperty(
-        Napi::PropertyDescriptor::Value(kCallbackKey, info[2], napi_default));
-    context_ = std::make_unique<Napi::AsyncContext>(env, "sockfd.watch", info.This().As<Napi::Object>());
-    Start(events);
+    try {
+      Start(events);
+    } catch (...) {
+      Release();
+      throw;
+    }
   }
+
+  // Whether the handle is still there: false after stop(), after close(fd) stopped it, and at teardown.
+  bool Active() const { return handle_ != nullptr; }
 
   ~Watcher() override {
     if (handle_ != nullptr) CloseHandle(handle_);
@@ -139,7 +156,19 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
   void Detach() { handle_ = nullptr; }
 
   // close(fd) on a watched fd: stop first, so that libuv never polls a closed (or reused) number.
-  void StopForClose() {
+  void StopForClose() { Release(); }
+
+ private:
+  static constexpr const char* kCallbackKey = "callback";
+  Handle* handle_ = nullptr;
+  std::unique_ptr<Napi::AsyncContext> context_;
+  bool started_ = false;
+  bool stopped_ = false;  // stop() was called: final
+  int events_ = 0;
+
+  // Stops polling, lets the object be collected, and closes the handle; idempotent. Runs no JavaScript.
+  void Release() {
+    stopped_ = true;
     if (handle_ == nullptr) return;
     if (started_) {
       uv_poll_stop(&handle_->poll);
@@ -150,13 +179,6 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     handle_ = nullptr;
     CloseHandle(h);
   }
-
- private:
-  static constexpr const char* kCallbackKey = "callback";
-  Handle* handle_ = nullptr;
-  std::unique_ptr<Napi::AsyncContext> context_;
-  bool started_ = false;
-  int events_ = 0;
 
   void Start(int events) {
     Napi::Env env = Env();
@@ -198,17 +220,11 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
 
   // Stops for good and closes the handle; the fd itself is the caller's and stays open.
   Napi::Value Stop(const Napi::CallbackInfo& info) {
-    if (handle_ == nullptr) return info.Env().Undefined();
-    if (started_) {
-      uv_poll_stop(&handle_->poll);
-      started_ = false;
-      Unref();
-    }
-    Handle* h = handle_;
-    handle_ = nullptr;
-    CloseHandle(h);
+    Release();
     return info.Env().Undefined();
   }
+
+  Napi::Value IsActive(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), Active()); }
 
   Napi::Value RefHandle(const Napi::CallbackInfo& info) {
     if (handle_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(&handle_->poll));
@@ -235,6 +251,11 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     // The environment's cleanup hook closes this handle.
     if (EnvStopping(env)) return;
     Napi::HandleScope scope(env);
+    // The JavaScript object first, while the strong reference of a started watcher still holds it: Unref()
+    // below may make it collectable, and a GC while the arguments are built could then take it and the
+    // callback with it.
+    napi_value self = Value();
+    if (self == nullptr) return;  // collected: nobody left to tell
     if (status == UV_EBADF && handle_ != nullptr && ::fcntl(handle_->fd, F_GETFD) >= 0) {
       // libuv reports POLLERR (a refused connect, a reset) as UV_EBADF and stops the handle. The fd is fine:
       // an error is pending on it, which the next system call returns. Report it as readiness for everything
@@ -256,12 +277,12 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
         args[1] = Napi::Number::New(env, events);
       }
       if (handle_ == nullptr) return;  // stopped
-      Napi::Value fn = Value().Get(kCallbackKey);
+      Napi::Value fn = Napi::Object(env, self).Get(kCallbackKey);
       if (!fn.IsFunction()) return;
       // napi_make_callback, not Call: runs process.nextTick and microtasks after, as Node's own callbacks do.
       // Called directly, not through node-addon-api, so that a refusal is seen here and not as a C++ exception.
       napi_value result;
-      if (napi_make_callback(env, *context_, Value(), fn, 2, args, &result) != napi_ok) {
+      if (napi_make_callback(env, *context_, self, fn, 2, args, &result) != napi_ok) {
         bool pending = false;
         napi_value exception;
         if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
