@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -36,6 +37,17 @@ ssize_t RecvRetry(int fd, void* buf, size_t len, int flags, sockaddr_storage* fr
   return n;
 }
 
+// MSG_TRUNC: on a datagram socket the kernel copies what fits and returns the datagram's real length; on a
+// stream socket (TCP) it discards up to `len` bytes, writes nothing and returns how many it discarded. Which
+// one happened is not known without another system call, so with MSG_TRUNC the memory the result covers is
+// zeroed first: what is returned is then bytes of this socket or zeros, never an earlier recv's bytes (from
+// any socket of this thread, through the scratch area) or uninitialized memory.
+void ZeroIfTrunc(int flags, void* buf, size_t len) {
+#ifdef MSG_TRUNC
+  if ((flags & MSG_TRUNC) != 0 && buf != nullptr) std::memset(buf, 0, len);
+#endif
+}
+
 // Receives up to `size` bytes into a new Buffer; null when it would block.
 Napi::Value RecvBuffer(const Napi::CallbackInfo& info, const char* syscall, sockaddr_storage* from, socklen_t* fromlen) {
   Napi::Env env = info.Env();
@@ -44,6 +56,7 @@ Napi::Value RecvBuffer(const Napi::CallbackInfo& info, const char* syscall, sock
   int flags = Int32Arg(info, 2, "flags");
   if (size <= kScratchSize) {
     uint8_t* buf = Scratch();
+    ZeroIfTrunc(flags, buf, size);
     ssize_t n = RecvRetry(fd, buf, size, flags, from, fromlen);
     if (n < 0) {
       int err = errno;
@@ -53,7 +66,8 @@ Napi::Value RecvBuffer(const Napi::CallbackInfo& info, const char* syscall, sock
     // With MSG_TRUNC the kernel reports the datagram's real length, which can exceed what was read.
     return Napi::Buffer<uint8_t>::Copy(env, buf, std::min(static_cast<size_t>(n), size));
   }
-  Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, size);
+  Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, size);  // uninitialized memory
+  ZeroIfTrunc(flags, buf.Data(), size);
   ssize_t n = RecvRetry(fd, buf.Data(), size, flags, from, fromlen);
   if (n < 0) {
     int err = errno;
@@ -102,6 +116,7 @@ Napi::Value RecvInto(const Napi::CallbackInfo& info) {
   int fd = FdArg(info);
   Bytes w = WindowArgs(info, 1);
   int flags = Int32Arg(info, 4, "flags");
+  ZeroIfTrunc(flags, w.data, w.length);  // the count returned then covers kernel bytes or zeros
   ssize_t n = RecvRetry(fd, w.data, w.length, flags, nullptr, nullptr);
   if (n < 0) {
     int err = errno;
@@ -119,6 +134,7 @@ Napi::Value RecvFromInto(const Napi::CallbackInfo& info) {
   int flags = Int32Arg(info, 4, "flags");
   sockaddr_storage from;
   socklen_t fromlen = 0;
+  ZeroIfTrunc(flags, w.data, w.length);
   ssize_t n = RecvRetry(fd, w.data, w.length, flags, &from, &fromlen);
   if (n < 0) {
     int err = errno;
