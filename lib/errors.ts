@@ -177,3 +177,29 @@ export function byteLengthOf(value: BytesLike): number {
     return 0; // a DataView over a detached buffer throws where a TypedArray says 0
   }
 }
+
+/**
+ * The bytes of `data` as one fixed-length Uint8Array (a string as UTF-8). A view of a detached buffer has no
+ * bytes, as everywhere in Node (a DataView over one would throw V8's own TypeError where a TypedArray says 0).
+ * @internal
+ */
+export function asBytes(data: Data): Uint8Array {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (data instanceof ArrayBuffer) return new Uint8Array(data, 0, data.byteLength);
+  if (byteLengthOf(data) === 0) return new Uint8Array(0); // empty, or a view of a detached buffer
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
+ * The error of a send-all whose bytes changed under it: the buffer was resized smaller, transferred or detached
+ * while the call waited, so the rest of what it was asked to send no longer exists. `bytesSent` says how much went.
+ */
+export function bufferChanged(syscall: string, bytesSent: number, total: number): Error {
+  const err = new Error(
+    `${syscall}: the buffer was resized or detached while the call waited; ${bytesSent} of ${total} bytes were sent`,
+  ) as Error & { code: string; bytesSent: number };
+  err.code = 'ERR_INVALID_STATE';
+  err.bytesSent = bytesSent;
+  Error.captureStackTrace(err, bufferChanged);
+  return err;
+}

@@ -8,7 +8,7 @@ import { native } from './binding';
 import type { NativeAddress } from './native';
 import { toNativeAddress, type Address, type AddressInput } from './address';
 import {
-  byteLengthOf, checkData, checkFd, checkInt, checkInt32, checkTimeout, invalidArgType, isBytes, isFdNumber, optInt32, outOfRange,
+  asBytes, byteLengthOf, checkData, checkFd, checkInt, checkInt32, checkTimeout, errnoError, invalidArgType, isBytes, isFdNumber, optInt32, outOfRange,
   type BytesLike, type Data,
 } from './errors';
 
@@ -200,17 +200,11 @@ function waitWritable(fd: number): void {
   native.poll(pollOne, 1, -1);
 }
 
-function asBytes(data: Data): Uint8Array {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (byteLengthOf(data) === 0) return new Uint8Array(0); // empty, or a view of a detached buffer
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-}
-
 /**
  * Sends all of `data`, looping over partial sends. On a non-blocking fd it waits for writability with poll()
- * between sends (so it blocks this thread: use `Socket.sendAllAsync` on the event loop). Composite: several
- * system calls.
+ * between sends (so it blocks this thread: use `Socket.sendAllAsync` on the event loop). On a blocking fd
+ * whose `SO_SNDTIMEO` runs out, the kernel's `EAGAIN` is thrown with `err.bytesSent`, how much went before
+ * (Python's `sendall` raises the same). Composite: several system calls.
  */
 export function sendAll(fd: number, data: Data, flags = 0): void {
   checkFd(fd);
@@ -220,8 +214,14 @@ export function sendAll(fd: number, data: Data, flags = 0): void {
   let sent = 0;
   while (sent < bytes.byteLength) {
     const n = native.send(fd, sent === 0 ? bytes : bytes.subarray(sent), f);
-    if (n === null) waitWritable(fd);
-    else sent += n;
+    if (n !== null) {
+      sent += n;
+    } else if (native.getBlocking(fd)) {
+      // Would-block on a blocking socket: its send timeout expired. Waiting on would never end.
+      throw Object.assign(errnoError('EAGAIN', 'send'), { bytesSent: sent });
+    } else {
+      waitWritable(fd);
+    }
   }
 }
 

@@ -9,7 +9,8 @@ import { native } from './binding';
 import * as raw from './raw';
 import { type Address, type AddressInput, type InetAddressInput } from './address';
 import {
-  abortError, checkFd, checkInt32, errnoError, errnoErrorFromNumber, invalidArgType, type BytesLike, type Data,
+  abortError, asBytes, bufferChanged, checkData, checkFd, checkInt32, errnoError, errnoErrorFromNumber, invalidArgType,
+  type BytesLike, type Data,
 } from './errors';
 import { Watcher, WATCH_READ, WATCH_WRITE } from './watch';
 
@@ -387,16 +388,20 @@ export class Socket {
     }
   }
 
-  /** Sends all of `data`, waiting for writability between partial sends, without blocking the event loop. */
+  /**
+   * Sends all of `data`, waiting for writability between partial sends, without blocking the event loop. The
+   * bytes are not copied: the caller's memory is read at each send, as `net.Socket#write` reads it. If the
+   * buffer is resized smaller, transferred or detached while the call waits, the promise rejects with
+   * `ERR_INVALID_STATE` and `err.bytesSent`, never resolves for bytes that were not sent.
+   */
   async sendAllAsync(data: Data, options?: AsyncOptions): Promise<void> {
     const signal = checkOptions(options);
-    let bytes: Uint8Array;
-    if (typeof data === 'string') bytes = Buffer.from(data, 'utf8');
-    else if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
-    else if (ArrayBuffer.isView(data)) bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    else throw invalidArgType('data', 'of type string or an instance of Buffer, TypedArray, DataView or ArrayBuffer', data);
+    const bytes = asBytes(checkData(data));
+    const total = bytes.byteLength;
     let sent = 0;
-    while (sent < bytes.byteLength) {
+    while (sent < total) {
+      // A fixed-length view reads 0 bytes long once its buffer shrank below it or was detached.
+      if (bytes.byteLength !== total) throw bufferChanged('send', sent, total);
       const n = raw.send(this.#async('send', signal), sent === 0 ? bytes : bytes.subarray(sent));
       if (n === null) await this.#wait(WATCH_WRITE, 'send', signal);
       else sent += n;
