@@ -39,7 +39,8 @@ export function epollCtl(epfd: number, op: number, fd: number, events = 0): void
 }
 
 /**
- * Waits for events: up to `maxEvents` of `{ fd, events }`. `timeoutMs` as everywhere: undefined, null or
+ * Waits for events: up to `maxEvents` of `{ fd, events }`, and at most 4096 a call (the kernel keeps the rest
+ * ready for the next call, round-robin, so none is lost). `timeoutMs` as everywhere: undefined, null or
  * negative waits forever; 0 returns at once. Retried with the remaining time on EINTR.
  * @see epoll_wait(2)
  */
@@ -51,7 +52,8 @@ export function epollWait(epfd: number, maxEvents: number, timeoutMs?: number | 
 
 /**
  * The allocation-free {@link epollWait}: fills `out` with (fd, events) pairs (`out[2i]`, `out[2i + 1]`; events as
- * a signed int32, so `>>> 0` to read EPOLLET-style high bits) and returns how many. Up to `out.length / 2` events.
+ * a signed int32, so `>>> 0` to read EPOLLET-style high bits) and returns how many. Up to `out.length / 2` events,
+ * and at most 4096 a call, as {@link epollWait}.
  */
 export function epollWaitInto(epfd: number, out: Int32Array, timeoutMs?: number | null): number {
   checkFd(epfd, 'epfd');

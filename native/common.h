@@ -5,6 +5,7 @@
 #pragma once
 
 #include <napi.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
@@ -93,6 +94,19 @@ int SlicedWait(napi_env env, int timeout, Call call) {
     if (r > 0 || (r < 0 && errno != EINTR)) return r;
     if (r == 0 && last) return 0;
     if (EnvStopping(env)) return 0;
+  }
+}
+
+// Builds a result that carries fds the kernel has just created: if building it fails (Node-API refuses to
+// allocate in a worker that is being terminated, say), the fds are closed before the error leaves, so that no
+// path leaks one. `build` makes the JavaScript value.
+template <typename Build>
+Napi::Value OwningFds(const int* fds, size_t count, Build build) {
+  try {
+    return build();
+  } catch (...) {
+    for (size_t k = 0; k < count; k++) ::close(fds[k]);
+    throw;
   }
 }
 

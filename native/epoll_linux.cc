@@ -2,7 +2,7 @@
 #include <sys/epoll.h>
 
 #include <algorithm>
-#include <vector>
+#include <memory>
 
 #include "common.h"
 
@@ -15,7 +15,7 @@ Napi::Value EpollCreate(const Napi::CallbackInfo& info) {
   int flags = Int32Arg(info, 0, "flags");
   int fd = ::epoll_create1(flags);
   if (fd < 0) ThrowErrno(info.Env(), errno, "epoll_create1");
-  return Napi::Number::New(info.Env(), fd);
+  return OwningFds(&fd, 1, [&] { return Napi::Number::New(info.Env(), fd); });
 }
 
 // epollCtl(epfd, op, fd, events)
@@ -39,15 +39,26 @@ int WaitRetry(napi_env env, int epfd, epoll_event* events, int max, int timeout)
   return SlicedWait(env, timeout, [&](int ms) { return ::epoll_wait(epfd, events, max, ms); });
 }
 
+// Where epoll_wait writes its events: a per-thread area of kPerCall events (48 KiB), allocated on first use and
+// never grown. A call asks the kernel for at most that many: epoll_wait reports "up to maxevents", and what is
+// left stays in the ready list for the next call (epoll(7): successive calls round-robin through it), so
+// nothing is lost, and one call with a huge maxEvents costs no megabytes kept for the thread's lifetime, nor an
+// allocation per call. Left uninitialized: only the entries the kernel wrote are read.
+constexpr int kPerCall = 4096;
+
+epoll_event* EventBuffer() {
+  thread_local std::unique_ptr<epoll_event[]> events(new epoll_event[kPerCall]);
+  return events.get();
+}
+
 // epollWait(epfd, maxEvents, timeoutMs) -> [{ fd, events }]
 Napi::Value EpollWait(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int epfd = FdArg(info, 0);
   int max = static_cast<int>(IntArg(info, 1, "maxEvents", 1, kMaxEvents));
   int timeout = TimeoutArg(info, 2);
-  thread_local std::vector<epoll_event> events;
-  if (events.size() < static_cast<size_t>(max)) events.resize(max);
-  int r = WaitRetry(env, epfd, events.data(), max, timeout);
+  epoll_event* events = EventBuffer();
+  int r = WaitRetry(env, epfd, events, std::min(max, kPerCall), timeout);
   if (r < 0) ThrowErrno(env, errno, "epoll_wait");
   Napi::Array out = Napi::Array::New(env, r);
   for (int k = 0; k < r; k++) {
@@ -69,9 +80,8 @@ Napi::Value EpollWaitInto(const Napi::CallbackInfo& info) {
   if (pairs < 1) ThrowRangeError(env, "The \"out\" array must hold at least one (fd, events) pair");
   int max = static_cast<int>(std::min<size_t>(pairs, kMaxEvents));
   int timeout = TimeoutArg(info, 2);
-  thread_local std::vector<epoll_event> events;
-  if (events.size() < static_cast<size_t>(max)) events.resize(max);
-  int r = WaitRetry(env, epfd, events.data(), max, timeout);
+  epoll_event* events = EventBuffer();
+  int r = WaitRetry(env, epfd, events, std::min(max, kPerCall), timeout);
   if (r < 0) ThrowErrno(env, errno, "epoll_wait");
   for (int k = 0; k < r; k++) {
     o[2 * k] = events[k].data.fd;

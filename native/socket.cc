@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "sockaddr.h"
@@ -19,7 +20,7 @@ Napi::Value Socket(const Napi::CallbackInfo& info) {
   int protocol = Int32Arg(info, 2, "protocol");
   int fd = ::socket(domain, type, protocol);
   if (fd < 0) ThrowErrno(info.Env(), errno, "socket");
-  return Napi::Number::New(info.Env(), fd);
+  return OwningFds(&fd, 1, [&] { return Napi::Number::New(info.Env(), fd); });
 }
 
 Napi::Value SocketPair(const Napi::CallbackInfo& info) {
@@ -28,10 +29,12 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   int protocol = Int32Arg(info, 2, "protocol");
   int fds[2];
   if (::socketpair(domain, type, protocol, fds) < 0) ThrowErrno(info.Env(), errno, "socketpair");
-  Napi::Array out = Napi::Array::New(info.Env(), 2);
-  out.Set(0u, fds[0]);
-  out.Set(1u, fds[1]);
-  return out;
+  return OwningFds(fds, 2, [&] {
+    Napi::Array out = Napi::Array::New(info.Env(), 2);
+    out.Set(0u, fds[0]);
+    out.Set(1u, fds[1]);
+    return out;
+  });
 }
 
 // bind(fd, family, address, port, flowinfo, scopeId)
@@ -75,10 +78,12 @@ Napi::Value Accept(const Napi::CallbackInfo& info) {
   if (flags & SOCK_CLOEXEC) ::fcntl(client, F_SETFD, FD_CLOEXEC);
   if (flags & SOCK_NONBLOCK) { int on = 1; ::ioctl(client, FIONBIO, &on); }
 #endif
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("fd", client);
-  out.Set("address", AddressToJs(env, storage, length));
-  return out;
+  return OwningFds(&client, 1, [&] {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("fd", client);
+    out.Set("address", AddressToJs(env, storage, length));
+    return out;
+  });
 }
 
 // connect(fd, family, address, port, flowinfo, scopeId) -> true when connected, false when in progress.
@@ -86,6 +91,7 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info);
   SockAddr a = AddressArgs(info, 1);
+  int64_t start = MonotonicNs();  // for SO_SNDTIMEO on the EINTR path (clock_gettime: no system call on Linux)
   if (::connect(fd, a.get(), a.length) == 0) return Napi::Boolean::New(env, true);
   int err = errno;
   if (err == EINPROGRESS) return Napi::Boolean::New(env, false);
@@ -94,12 +100,20 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
     // blocking socket wait for it to finish, as CPython does (PEP 475); on a non-blocking one it is in progress.
     int fl = ::fcntl(fd, F_GETFL);
     if (fl >= 0 && (fl & O_NONBLOCK)) return Napi::Boolean::New(env, false);
+    // The kernel's own wait would have ended when SO_SNDTIMEO ran out (EINPROGRESS: false, "in progress"):
+    // wait no longer than what is left of it. Sliced, so that a worker being terminated is not held here.
+    int timeout = -1;
+    timeval tv{};
+    socklen_t tvlen = sizeof(tv);
+    if (::getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &tvlen) == 0 && (tv.tv_sec > 0 || tv.tv_usec > 0)) {
+      int64_t total_ms = static_cast<int64_t>(tv.tv_sec) * 1000 + (tv.tv_usec + 999) / 1000;
+      int64_t left_ms = total_ms - (MonotonicNs() - start) / 1000000;
+      timeout = static_cast<int>(std::min<int64_t>(std::max<int64_t>(left_ms, 0), INT32_MAX));
+    }
     pollfd p{fd, POLLOUT, 0};
-    int r;
-    do {
-      r = ::poll(&p, 1, -1);
-    } while (r < 0 && errno == EINTR);
+    int r = timeout == 0 ? 0 : SlicedWait(env, timeout, [&](int ms) { return ::poll(&p, 1, ms); });
     if (r < 0) ThrowErrno(env, errno, "connect", a.label, a.port);
+    if (r == 0) return Napi::Boolean::New(env, false);  // the send timeout ran out (or the worker is ending)
     int soerr = 0;
     socklen_t len = sizeof(soerr);
     if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0) ThrowErrno(env, errno, "connect", a.label, a.port);
