@@ -21,6 +21,30 @@
  *   other processes; socket() only in the AF_UNIX/AF_INET/AF_INET6 families (or invalid ones), never SOCK_RAW;
  * - addresses are loopback, the fuzzer's temp dir (also the working directory), or invalid; host names given
  *   to the resolver are 'localhost', or strings it refuses before any lookup.
+ *
+ * The mutator: a second worker thread (started with the watchdog, unref'd, stopped at the end) that changes
+ * arguments while the native code reads them. It holds a small pool of SharedArrayBuffers, plain and growable,
+ * and in short bursts (up to 0.1 ms, or 0.05 to 0.2 ms after a kick, see below) between pauses of 0 to 1 ms it
+ * writes into them with Atomics.store: fds and event masks below FD_SETSIZE, the fuzzer's own fds, and hostile
+ * values (negative numbers, 0x7fffffff, FD_SETSIZE and its neighbours, fds far beyond RLIMIT_NOFILE, random poll
+ * event masks), each hostile value mostly for an instant only, so that a check sees a good value and a second
+ * read a bad one. Now and then it grows a growable buffer (up to its maximum). The calls that get this memory:
+ * native select and poll (fd lists and (fd, events, revents) triples), epollWaitInto and the native registries'
+ * wait (out arrays), recvInto/recvfromInto (Uint8Arrays, DataViews, length-tracking views of a growable buffer),
+ * send, sendto, sendAll and setsockopt (bytes), through the package and the addon alike, and the package's
+ * select and poll, as objects whose fileno()/fd/events read the shared memory anew at each call. Before such a
+ * call the fuzzer kicks the mutator (naming the buffer) and spins up to 1 ms until it has started a burst, so
+ * that the call runs while the memory changes (on a machine with a free core; on a busy one the kick may come
+ * too late). The values are hostile to the native code only: the fuzzer never acts on what it reads back from
+ * this memory, and the calls only wait on the fds in it (0 or 1 ms) or write into it. Resizable (not shared)
+ * ArrayBuffers, resized by the main thread between calls, give length-tracking views and views left out of
+ * bounds by a shrink (or detached by a transfer) to the same calls.
+ *
+ * Determinism: everything the main thread does follows the seed (callbacks and the mutator use PRNGs of their
+ * own). The mutator's timing does not: what a call given shared memory sees, and so its outcome, varies from
+ * run to run. Such calls are counted apart (racy= in the summary, not in ok/typeerror/...); what they leave
+ * behind (how many bytes a recv into a growing view took off a socket) can still shift later outcomes a little.
+ * A crash in such a call kills the process without a report: rerun with --trace-from to see the last call.
  */
 'use strict';
 
@@ -28,7 +52,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const util = require('node:util');
-const { Worker } = require('node:worker_threads');
+const { MessageChannel, Worker } = require('node:worker_threads');
 
 // ---- options ----------------------------------------------------------------------------------------------
 
@@ -96,6 +120,8 @@ const ALLOWED_CODES = new Set([
 ]);
 
 const counts = { ok: 0, typeerror: 0, rangeerror: 0, errno: 0, coded: 0, abort: 0, fuzzer: 0, async: 0, skipped: 0 };
+/** The outcomes of calls given memory the mutator changes: their timing is the threads', not the seed's. */
+const racyCounts = { total: 0 };
 const errnoCodes = new Set();
 
 function classify(e) {
@@ -157,8 +183,19 @@ function check(e, call = current, atStep = step) {
   const c = classify(e);
   if (c === null) fail('disallowed error', e, call, atStep);
   if (call.inCallback) callbackErrors++; // kept apart: their timing is the event loop's, not the seed's
+  else if (call.racy) countRacy(c); // and so are these: their timing is the mutator's
   else counts[c]++;
-  tally(call.name, c === 'errno' ? `errno:${e.code}` : c);
+  tally(call.racy ? `${call.name} [racy]` : call.name, c === 'errno' ? `errno:${e.code}` : c);
+}
+function countRacy(c) {
+  racyCounts.total++;
+  racyCounts[c] = (racyCounts[c] || 0) + 1;
+}
+/** A call that worked. */
+function countOk(call) {
+  if (call.racy) countRacy('ok');
+  else counts.ok++;
+  tally(call.racy ? `${call.name} [racy]` : call.name, 'ok');
 }
 
 // ---- the watchdog: a thread that kills the process if the main thread stalls (a hang in native code) --------
@@ -197,6 +234,172 @@ function startWatchdog() {
       resolve(w);
     });
   });
+}
+
+// ---- the mutator: a thread that changes shared arguments while the native code reads them (see the header) -
+
+/**
+ * The shared pool: [initial byteLength, maxByteLength (growable ones only)]. Generators take their offsets and
+ * lengths from the initial sizes, never from byteLength now: a growable buffer only grows, so these are lower
+ * bounds whatever the mutator did, and the main PRNG's choices never depend on the mutator's timing.
+ */
+const SHARED_SIZES = [[16], [64], [256], [4096], [65536], [0, 256], [16, 4096], [64, 65536]];
+const SHARED_GROWABLE = SHARED_SIZES.flatMap(([, max], i) => (max === undefined ? [] : [i]));
+const newShared = (i) => {
+  const [n, max] = SHARED_SIZES[i];
+  return max === undefined ? new SharedArrayBuffer(n) : new SharedArrayBuffer(n, { maxByteLength: max });
+};
+const sharedPool = SHARED_SIZES.map((_, i) => newShared(i));
+/** Control words: kick (bumped by the main thread to ask for a burst), ack (the kick a burst answers), stop,
+ * target (the pool index the next call uses), bursts and grows (counts), and hints (how many of `hints`). */
+const M = { KICK: 0, ACK: 1, STOP: 2, TARGET: 3, BURSTS: 4, GROWS: 5, HINTS: 6 };
+const mutCtl = new Int32Array(new SharedArrayBuffer(4 * 8));
+/** The fuzzer's own fds below FD_SETSIZE (and 0, 1, 2): the "good" values the mutator writes besides random ones. */
+const mutHints = new Int32Array(new SharedArrayBuffer(4 * 32));
+let mutator = null;
+let mutPort = null;
+let kickSeq = 0;
+
+function startMutator() {
+  const code = `
+    const { workerData, receiveMessageOnPort } = require('node:worker_threads');
+    const { ctl, hints, pool, port, seed } = workerData;
+    const M = ${JSON.stringify(M)};
+    const mulberry32 = ${mulberry32.toString()};
+    const rnd = mulberry32(seed);
+    const int = (n) => Math.floor(rnd() * n);
+    const FD_SETSIZE = ${k.FD_SETSIZE};
+    const HOSTILE = [-1, -2, -1024, -(2 ** 31), 2 ** 31 - 1, FD_SETSIZE, FD_SETSIZE + 1, FD_SETSIZE + 63, FD_SETSIZE + 64,
+      2 * FD_SETSIZE, 4096, 65535, 65536, 1 << 20, 1 << 24, 1 << 30, 0x10000, 0x7fff0000];
+    const sabs = pool.slice();
+    const views = sabs.map((b) => new Int32Array(b)); // length-tracking over the growable ones
+    const growable = sabs.flatMap((b, i) => (b.growable ? [i] : []));
+    // Good for every reader: an fd below FD_SETSIZE and an event mask below 0x10000 at once.
+    function good() {
+      const n = Atomics.load(ctl, M.HINTS);
+      return n > 0 && rnd() < 0.6 ? Atomics.load(hints, int(n)) : int(FD_SETSIZE);
+    }
+    function hostile() {
+      switch (int(5)) {
+        case 0: case 1: return HOSTILE[int(HOSTILE.length)];
+        case 2: return (rnd() * 2 ** 32) | 0;
+        case 3: return FD_SETSIZE + int(4 * FD_SETSIZE); // just past the fd_set: the stack around it
+        default: return int(0x10000) | (rnd() < 0.3 ? 0x10000 << int(15) : 0); // a poll event mask, or one with high bits
+      }
+    }
+    function grow() {
+      const i = growable[int(growable.length)];
+      const b = sabs[i];
+      // In steps of 8 bytes: the main thread makes Int32Arrays and Float64Arrays of the whole buffer.
+      const room = (b.maxByteLength - b.byteLength) >> 3;
+      if (room <= 0) return;
+      b.grow(b.byteLength + 8 * (rnd() < 0.1 ? room : 1 + int(Math.min(room, 8))));
+      Atomics.add(ctl, M.GROWS, 1);
+    }
+    let seen = Atomics.load(ctl, M.KICK);
+    let target = -1;
+    // A kick during a burst is answered at once, and the burst goes on for the new target.
+    function answer() {
+      const kick = Atomics.load(ctl, M.KICK);
+      if (kick === seen) return false;
+      seen = kick;
+      target = Atomics.load(ctl, M.TARGET);
+      Atomics.store(ctl, M.ACK, kick);
+      Atomics.notify(ctl, M.ACK);
+      return true;
+    }
+    function burst(ms) {
+      Atomics.add(ctl, M.BURSTS, 1);
+      let end = performance.now() + ms;
+      for (let it = 1; ; it++) {
+        if ((it & 63) === 0) {
+          if (answer()) end = performance.now() + 0.05 + rnd() * 0.15;
+          if (performance.now() >= end || Atomics.load(ctl, M.STOP) !== 0) break;
+        }
+        const v = views[target >= 0 && rnd() < 0.8 ? target : int(views.length)];
+        const n = v.length;
+        if (n === 0) continue;
+        const i = rnd() < 0.95 ? int(Math.min(n, 64)) : int(n);
+        const r = rnd();
+        if (r < 0.6) {
+          // bad for an instant: a check before sees a good value, a read after it a bad one
+          Atomics.store(v, i, hostile());
+          Atomics.store(v, i, good());
+        } else if (r < 0.85) Atomics.store(v, i, good());
+        else if (r < 0.998) Atomics.store(v, i, hostile()); // left bad
+        else grow();
+      }
+      // Most arrays good again, so that the next call's checks pass and its later reads race with the changes.
+      for (const v of views) {
+        if (rnd() < 0.7) for (let i = 0, n = Math.min(v.length, 64); i < n; i++) Atomics.store(v, i, good());
+      }
+    }
+    while (Atomics.load(ctl, M.STOP) === 0) {
+      // A pause of 0 to 1 ms, cut short by a kick.
+      Atomics.wait(ctl, M.KICK, seen, rnd() < 0.2 ? 0 : rnd());
+      if (Atomics.load(ctl, M.STOP) !== 0) break;
+      const kicked = answer();
+      if (!kicked) target = -1;
+      burst(kicked ? 0.05 + rnd() * 0.15 : rnd() * 0.1);
+      // New buffers for the growable slots (the old ones stop growing at their maximum).
+      for (let m; (m = receiveMessageOnPort(port)) !== undefined; ) {
+        sabs[m.message.i] = m.message.sab;
+        views[m.message.i] = new Int32Array(m.message.sab);
+      }
+    }`;
+  const { port1, port2 } = new MessageChannel();
+  port1.unref();
+  mutPort = port1;
+  const w = new Worker(code, {
+    eval: true,
+    workerData: { ctl: mutCtl, hints: mutHints, pool: sharedPool, port: port2, seed: (opts.seed ^ 0x85ebca6b) >>> 0 },
+    transferList: [port2],
+  });
+  w.on('error', (e) => fail('mutator thread error', e));
+  return new Promise((resolve) => {
+    w.once('online', () => {
+      w.unref();
+      mutator = w;
+      resolve(w);
+    });
+  });
+}
+/** Asks the mutator for a burst on pool buffer `target`, and waits (1 ms at most) until it has started one. */
+function kickMutator(target) {
+  if (mutator === null) return;
+  Atomics.store(mutCtl, M.TARGET, target);
+  kickSeq = (kickSeq + 1) | 0;
+  Atomics.store(mutCtl, M.KICK, kickSeq);
+  Atomics.notify(mutCtl, M.KICK);
+  // A spin, not Atomics.wait: a second thread wake-up would double the wait.
+  const until = performance.now() + 1;
+  for (let i = 1; Atomics.load(mutCtl, M.ACK) !== kickSeq; i++) if ((i & 255) === 0 && performance.now() >= until) break;
+}
+/** The fuzzer's fds below FD_SETSIZE, for the mutator to write as good values. */
+function updateHints() {
+  const fds = [0, 1, 2, ...raw.keys(), ...socketFds()].filter((fd) => fd < k.FD_SETSIZE).slice(0, mutHints.length);
+  fds.forEach((fd, i) => Atomics.store(mutHints, i, fd));
+  Atomics.store(mutCtl, M.HINTS, fds.length);
+}
+/** A fresh buffer in one growable slot (round robin): growth goes on all run long. */
+let refreshAt = 0;
+function refreshGrowable() {
+  const i = SHARED_GROWABLE[refreshAt++ % SHARED_GROWABLE.length];
+  sharedPool[i] = newShared(i);
+  if (mutPort !== null) mutPort.postMessage({ i, sab: sharedPool[i] });
+}
+async function stopMutator() {
+  if (mutator === null) return;
+  const w = mutator;
+  mutator = null;
+  Atomics.store(mutCtl, M.STOP, 1);
+  Atomics.notify(mutCtl, M.KICK);
+  // It ends its loop within a burst (0.2 ms at most); terminate() is only the fallback.
+  const exited = new Promise((r) => w.once('exit', r));
+  const timer = setTimeout(() => w.terminate(), 2000);
+  await exited;
+  clearTimeout(timer);
+  mutPort.close();
 }
 
 // ---- the pool of resources --------------------------------------------------------------------------------
@@ -415,6 +618,7 @@ function replenish() {
     if (w instanceof s.Watcher && !w.active) watchers.splice(i, 1);
   }
   while (watchers.length > 24) watchers.shift().stop();
+  updateHints();
 }
 
 // ---- value generators -------------------------------------------------------------------------------------
@@ -473,10 +677,99 @@ function detachedBuffer(n) {
   return chance(0.2) ? ab : pick(views);
 }
 
+// Memory the mutator changes. A generator that hands out some marks the step racy (its outcome is counted apart)
+// and names the buffer, for the kick before the call.
+let stepRacy = false;
+let stepTarget = -1;
+/** A pool index, among the buffers never longer than maxLen bytes (index 0, 16 bytes, when none is). */
+function sharedIndex(maxLen = Infinity) {
+  const fits = SHARED_SIZES.flatMap(([n, max], i) => ((max ?? n) <= maxLen ? [i] : []));
+  const i = fits.length > 0 ? pick(fits) : 0;
+  stepRacy = true;
+  stepTarget = i;
+  return i;
+}
+/** An Int32Array over a pool buffer: whole (length-tracking over a growable one), from an offset, or a window. */
+function sharedInt32(small = false) {
+  const i = small ? sharedIndex(256) : sharedIndex();
+  const sab = sharedPool[i];
+  const n = SHARED_SIZES[i][0] >> 2; // elements at least there
+  const off = Math.min(n, int(4));
+  switch (int(5)) {
+    case 0: case 1: return new Int32Array(sab);
+    case 2: return new Int32Array(sab, 4 * off); // length-tracking too, over a growable one
+    case 3: return new Int32Array(sab, 4 * off, int(n - off + 1));
+    default: return new Int32Array(sab, 0, n);
+  }
+}
+/** Bytes over a pool buffer: Uint8Arrays, DataViews, Buffers and wider views, whole, offset or windowed. */
+function sharedBytes(maxLen) {
+  const i = sharedIndex(maxLen);
+  const sab = sharedPool[i];
+  const n = SHARED_SIZES[i][0];
+  const off = Math.min(n, int(9));
+  switch (int(8)) {
+    case 0: return new Uint8Array(sab); // length-tracking over a growable one
+    case 1: return new DataView(sab); // likewise
+    case 2: return new Uint8Array(sab, off);
+    case 3: return new DataView(sab, off, int(n - off + 1));
+    case 4: return Buffer.from(sab, off, int(n - off + 1));
+    case 5: return new Int32Array(sab, 0, n >> 2);
+    case 6: return new Float64Array(sab);
+    default: return new Uint8Array(sab, off, int(n - off + 1));
+  }
+}
+/** Good fds in the first entries of a view of the pool buffer just picked; the mutator changes them from here on. */
+function primeShared(a) {
+  const n = Math.min(SHARED_SIZES[stepTarget][0] >> 2, 24);
+  for (let j = 0; j < n; j++) a[j] = chance(0.95) ? roFd() : pick([-1, k.FD_SETSIZE, 2 ** 31 - 1]);
+  return a;
+}
+
+/**
+ * Resizable (not shared) ArrayBuffers, with views made once: length-tracking ones, and fixed ones that a shrink
+ * leaves out of bounds. Only the main thread resizes them, between calls, with the main PRNG: deterministic.
+ * A view handed to an async call (recvIntoAsync) may be resized or detached before that call reads it.
+ */
+const RAB_MAX = 4096;
+function newRab() {
+  const rab = new ArrayBuffer(64, { maxByteLength: RAB_MAX });
+  const views = [
+    new Uint8Array(rab), new DataView(rab), new Int32Array(rab), Buffer.from(rab), // Buffer: a fixed window
+    new Uint8Array(rab, 16, 32), new DataView(rab, 32), new DataView(rab, 8, 40), new Int32Array(rab, 8, 6),
+    new Uint8Array(rab, 40), new Int32Array(rab, 48), new Float64Array(rab, 8),
+  ];
+  return { rab, views };
+}
+const rabPool = [newRab(), newRab(), newRab()];
+const RAB_SIZES = [0, 3, 4, 8, 16, 24, 40, 47, 48, 56, 63, 64, 100, 1000, RAB_MAX];
+function resizableView(int32Only = false) {
+  const j = int(rabPool.length);
+  const e = rabPool[j];
+  if (chance(0.6)) e.rab.resize(pick(RAB_SIZES));
+  const pool = int32Only ? e.views.filter((v) => v instanceof Int32Array) : e.views;
+  let v = pick(pool);
+  if (chance(0.1)) {
+    // a view made at the buffer's present size, then out of bounds
+    const size = e.rab.byteLength;
+    e.rab.resize(RAB_MAX);
+    v = int32Only ? new Int32Array(e.rab, 4 * int(8)) : new Uint8Array(e.rab, int(64), int(64));
+    e.rab.resize(Math.min(size, int(32)));
+  }
+  if (chance(0.02)) {
+    structuredClone(e.rab, { transfer: [e.rab] }); // detached, views and all
+    rabPool[j] = newRab();
+  }
+  return v;
+}
+
 /** A byte container of some kind: Buffers, TypedArrays, DataViews, subarray views, detached, shared, resizable. */
 function bytes(maxLen = 65537) {
   const n = pick([0, 1, 2, 7, 16, 100, 1024, 4096, maxLen]);
-  switch (int(16)) {
+  switch (int(19)) {
+    case 16: return sharedBytes(maxLen);
+    case 17: return resizableView();
+    case 18: return chance(0.5) ? sharedBytes(maxLen) : resizableView();
     case 0: return Buffer.alloc(n);
     case 1: return Buffer.from('abcdefghij'.repeat(Math.ceil(n / 10) + 1)).subarray(int(5), Math.max(5, n)); // a pool slice
     case 2: return new Uint8Array(n);
@@ -813,7 +1106,9 @@ const epollEvents = gen(
 const epollOp = gen(() => pick([k.EPOLL_CTL_ADD, k.EPOLL_CTL_MOD, k.EPOLL_CTL_DEL, 0, 4]));
 const maxEvents = gen(() => pick([1, 2, 16, 64, 1 << 20]), () => pick([0, -1, (1 << 20) + 1, 1.5, NaN, '1']));
 function int32Array() {
-  switch (int(7)) {
+  switch (int(9)) {
+    case 7: return sharedInt32(); // the mutator changes it while the call writes into it
+    case 8: return resizableView(true);
     case 0: return new Int32Array(pick([0, 1, 2, 3, 7, 64]));
     case 1: return new Int32Array(new ArrayBuffer(64), 4 * int(4), int(10));
     case 2: {
@@ -1206,6 +1501,89 @@ spec('native fn with wrong this / no new', (i, self) => {
   return d.get ? d.get.call(self) : d.value.call(self, 1, 1);
 }, [gen(() => int(6)), gen(() => pick([{}, null, 5, Object.create(native.PollSet.prototype), new native.SelectSet(), junk(true)]))]);
 
+// Memory that the mutator changes during the call (see the header). Fd lists and (fd, events, revents) triples
+// come from the small pool buffers, primed with good fds; the counts are drawn within the list's length.
+let sharedLen = 0;
+let sharedFirst = 0;
+const sharedFdList = gen(
+  () => {
+    const a = primeShared(sharedInt32(true));
+    sharedLen = a.length; // the mutator may grow it: a racy call's count, never the PRNG's course
+    return a;
+  },
+  () => (chance(0.5) ? resizableView(true) : int32Array()),
+);
+const sharedNRead = gen(() => (sharedFirst = int(sharedLen + 1)), () => pick([sharedLen + 1, -1, 1.5, NaN, '1']));
+const sharedNWrite = gen(() => int(sharedLen - sharedFirst + 1), () => pick([sharedLen + 1, -1, NaN]));
+function sharedPollEntries() {
+  const a = sharedInt32(true);
+  const n = Math.min(SHARED_SIZES[stepTarget][0] >> 2, 24);
+  for (let j = 0; j + 2 < n; j += 3) {
+    a[j] = roFd();
+    a[j + 1] = pick([k.POLLIN, k.POLLOUT, k.POLLIN | k.POLLOUT, 0, 0xffff]);
+    a[j + 2] = 0;
+  }
+  sharedLen = Math.floor(a.length / 3);
+  return a;
+}
+const sharedPollArr = gen(sharedPollEntries, () => (chance(0.5) ? resizableView(true) : int32Array()));
+const sharedPollCount = gen(() => int(sharedLen + 1), () => pick([sharedLen + 1, -1, 1.5, NaN]));
+const sharedOut = gen(() => (chance(0.85) ? sharedInt32() : resizableView(true)), () => pick([resizableView(), new SharedArrayBuffer(8), junk(true)]));
+const epollFd = {
+  v: () => {
+    const eps = [...raw].filter(([, kind]) => kind === 'epoll');
+    return eps.length > 0 && chance(0.8) ? pick(eps)[0] : anyFd();
+  },
+  b: badFd,
+  fd: 'any',
+};
+// Objects for the package's select and poll whose fileno()/fd/events read the shared memory at each call.
+function liveView() {
+  return primeShared(new Int32Array(sharedPool[sharedIndex(256)]));
+}
+function liveSelList() {
+  const v = liveView();
+  return Array.from({ length: pick([1, 2, 3, 5, 8]) }, () => {
+    if (!chance(0.7)) return fileObj();
+    const i = int(8);
+    return { fileno: () => (i < v.length ? Atomics.load(v, i) : OOR_BASE) };
+  });
+}
+function livePollList() {
+  const v = liveView();
+  return Array.from({ length: pick([1, 2, 4, 8]) }, () => {
+    if (!chance(0.7)) return pollEntry();
+    const i = int(8);
+    const at = (j) => (j < v.length ? Atomics.load(v, j) : -1);
+    return chance(0.5) ? { get fd() { return at(i); }, get events() { return at(i + 1); } } : { fd: roFd(), get events() { return at(i); } }; // eslint-disable-line
+  });
+}
+const liveSel = gen(liveSelList, () => hostileArray(liveSelList()));
+const livePoll = gen(livePollList, () => hostileArray(livePollList()));
+// Bytes: shared (racy) or resizable (deterministic), for the calls that read or write them.
+const sharedBuffer = gen(() => (chance(0.8) ? sharedBytes(65537) : resizableView()), () => junk(true));
+const sharedSmall = gen(() => (chance(0.8) ? sharedBytes(2048) : resizableView()), () => junk(true));
+const sharedOpt = gen(() => (chance(0.8) ? sharedBytes(64) : resizableView()), () => junk(true));
+
+spec('native.select [shared]', native.select, [sharedFdList, sharedNRead, sharedNWrite, nTimeout], { noTrunc: true, weight: 3 });
+spec('native.poll [shared]', native.poll, [sharedPollArr, sharedPollCount, nTimeout], { noTrunc: true, weight: 2 });
+spec('native.epollWaitInto [shared]', native.epollWaitInto, [epollFd, sharedOut, nTimeout], { noTrunc: true });
+spec('epollWaitInto [shared]', s.epollWaitInto, [epollFd, sharedOut, timeout], { noTrunc: true, weight: 0.5 });
+spec('native registry.wait [shared]', (r, out, t) => r.wait(out, t), [nRegistry, sharedOut, nTimeout], { noTrunc: true });
+spec('select [live fileno]', s.select, [liveSel, liveSel, liveSel, timeout], { noTrunc: true });
+spec('poll [live entries]', s.poll, [livePoll, timeout], { noTrunc: true });
+spec('recvInto [shared]', s.recvInto, [FD.any, sharedBuffer, offset, length, msgFlags]);
+spec('native.recvInto [shared]', native.recvInto, [FD.any, sharedBuffer, nOffset, nLength, nInt32]);
+spec('recvfromInto [shared]', s.recvfromInto, [FD.any, sharedBuffer, offset, length, msgFlags], { weight: 0.5 });
+spec('native.recvfromInto [shared]', native.recvfromInto, [FD.any, sharedBuffer, nOffset, nLength, nInt32], { weight: 0.5 });
+spec('send [shared]', s.send, [FD.any, sharedBuffer, msgFlags]);
+spec('native.send [shared]', native.send, [FD.any, sharedBuffer, nInt32], { weight: 0.5 });
+spec('sendto [shared]', s.sendto, [FD.any, sharedBuffer, address, msgFlags], { weight: 0.5 });
+spec('native.sendto [shared]', native.sendto, [FD.any, sharedBuffer, nInt32, ...nAddr], { weight: 0.5 });
+spec('sendAll [shared]', s.sendAll, [{ v: () => 'SINK', b: badFd }, sharedSmall, msgFlags], { sink: true, weight: 0.5 });
+spec('setsockopt [shared]', s.setsockopt, [FD.any, optLevel, optName, sharedOpt], { pre: (a) => safeSockopt(a, 1), weight: 0.5 });
+spec('native.setsockopt [shared]', native.setsockopt, [FD.any, optLevel, optName, sharedOpt], { pre: (a) => safeSockopt(a, 1), weight: 0.5 });
+
 // Every export must be reached: check that each function or class of the package has at least one spec.
 const covered = new Set(['constants', 'bindingPath', 'hasEpoll']);
 for (const sp of specs) {
@@ -1266,6 +1644,12 @@ function enforceFdSafety(sp, args) {
   }
 }
 
+/** The most bytes a view can come to: a view of a growable SharedArrayBuffer grows while the mutator runs. */
+function maxByteLengthOf(d) {
+  if (ArrayBuffer.isView(d) && d.buffer instanceof SharedArrayBuffer && d.buffer.growable) return d.buffer.maxByteLength;
+  return d.byteLength;
+}
+
 const sinks = [];
 function makeSink(forSocket) {
   const p = s.socketpair(k.AF_UNIX, (chance(0.5) ? k.SOCK_STREAM : k.SOCK_SEQPACKET) | NB);
@@ -1295,8 +1679,7 @@ function settle(sp, call, atStep, p) {
   counts.async++;
   p.then(
     (r) => {
-      counts.ok++;
-      tally(call.name, 'ok');
+      countOk(call);
       if (sp.post) sp.post(r, call.args);
     },
     (e) => check(e, call, atStep),
@@ -1307,6 +1690,8 @@ function runStep() {
   const idx = chooseSpec();
   const sp = specs[idx];
   Atomics.store(progress, 1, idx);
+  stepRacy = false;
+  stepTarget = -1;
   let args = buildArgs(sp);
   if (sp.pre) args = sp.pre(args);
   enforceFdSafety(sp, args);
@@ -1316,17 +1701,18 @@ function runStep() {
     // small data only: a fresh socketpair takes it all without a reader
     const d = args[1];
     if (typeof d === 'string' && Buffer.byteLength(d) > 4096) args[1] = 'small';
-    else if (isBytesish(d) && safely(() => d.byteLength > 4096, false)) args[1] = Buffer.alloc(16);
+    else if (isBytesish(d) && safely(() => maxByteLengthOf(d) > 4096, false)) args[1] = Buffer.alloc(16);
   }
   if (sp.kinds.includes(SEL_FILEOBJ)) {
     for (let i = 0; i < args.length; i++) if (args[i] === 'REGISTERED') args[i] = registeredFileObj(args[0]);
   }
-  current = { name: sp.name, args };
-  if (step >= opts.traceFrom && opts.traceFrom >= 0) trace(describeCall(current));
+  current = { name: sp.name, args, racy: stepRacy };
+  if (step >= opts.traceFrom && opts.traceFrom >= 0) trace(`${describeCall(current)}${stepRacy ? ` [racy: pool ${stepTarget}]` : ''}`);
   // What a Socket method or constructor may take over or give back.
   const sockBefore = sp.socketMethod && isSocket(args[0]) ? safely(() => args[0].fileno(), -1) : -1;
   let result;
   let threw = false;
+  if (stepRacy) kickMutator(stepTarget); // the call runs during a burst on its memory
   try {
     result = sp.fn(...args);
   } catch (e) {
@@ -1336,8 +1722,7 @@ function runStep() {
   if (!threw) {
     if (result instanceof Promise) settle(sp, current, step, result);
     else {
-      counts.ok++;
-      tally(sp.name, 'ok');
+      countOk(current);
       if (sp.post) sp.post(result, args);
       if (sp.watcher) watchers.push(result);
       if (sp.newSocket && result instanceof s.Socket) {
@@ -1400,6 +1785,7 @@ async function cleanup() {
 
 async function main() {
   const watchdog = await startWatchdog();
+  await startMutator();
   process.chdir(tmp); // relative Unix socket paths land in the temp dir
   // Warm up what Node opens lazily, then take the baseline of open fds.
   s.getaddrinfo('localhost');
@@ -1410,6 +1796,7 @@ async function main() {
   for (step = 0; step < opts.calls; step++) {
     Atomics.store(progress, 0, step);
     if (step % 64 === 0) replenish();
+    if (step % 1024 === 1023) refreshGrowable();
     runStep();
     if (step % 200 === 199) {
       await turn();
@@ -1428,15 +1815,23 @@ async function main() {
     fail('fd leak', new Error(`fds open at the end that were not at the start: ${leaked.map(([fd, t]) => `${fd} -> ${t}`).join(', ')}`));
   }
   fs.rmSync(tmp, { recursive: true, force: true });
+  // After the leak check: the threads' own fds (their event loops') are in the baseline.
+  await stopMutator();
   await watchdog.terminate();
   const rate = Math.round(opts.calls / (ms / 1000));
   process.stdout.write(
     `fuzz: seed=${opts.seed} calls=${opts.calls} ok=${counts.ok} typeerror=${counts.typeerror} rangeerror=${counts.rangeerror} ` +
       `errno=${counts.errno} (${errnoCodes.size} distinct codes) coded=${counts.coded} abort=${counts.abort} fuzzer=${counts.fuzzer} ` +
-      `async=${counts.async} watch-callbacks=${watchFires} (${callbackErrors} errors) time=${Math.round(ms)}ms rate=${rate}/s\n`,
+      `async=${counts.async} watch-callbacks=${watchFires} (${callbackErrors} errors) racy=${racyCounts.total} ` +
+      `time=${Math.round(ms)}ms rate=${rate}/s\n`,
   );
   if (process.env.FUZZ_VERBOSE) {
     process.stdout.write(`fuzz: errno codes: ${[...errnoCodes].sort().join(' ')}\n`);
+    const { total, ...racy } = racyCounts;
+    process.stdout.write(
+      `fuzz: racy calls (memory the mutator changed): ${total}: ${Object.entries(racy).map(([c, n]) => `${c}=${n}`).join(' ')}; ` +
+        `mutator bursts=${Atomics.load(mutCtl, M.BURSTS)} kicks=${kickSeq} grows=${Atomics.load(mutCtl, M.GROWS)}\n`,
+    );
     for (const [name, t] of [...perSpec].sort()) {
       delete t.calls;
       process.stdout.write(`  ${name}: ${Object.entries(t).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c}=${n}`).join(' ')}\n`);
