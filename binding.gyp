@@ -1,22 +1,11 @@
 {
-  # Built by node-gyp on `npm install`; CMakeLists.txt builds the same sources with cmake-js.
-  # Keep the sources, defines and flags of the two files in step.
+  # Built by node-gyp on `npm install`; CMakeLists.txt builds the same sources (native/sources.js lists them
+  # for both) with cmake-js. Keep the defines and flags of the two files in step.
   "targets": [
     {
       "target_name": "sockfd",
-      "sources": [
-        "native/addon.cc",
-        "native/errors.cc",
-        "native/sockaddr.cc",
-        "native/socket.cc",
-        "native/io.cc",
-        "native/select.cc",
-        "native/poll.cc",
-        "native/resolve.cc",
-        "native/constants.cc",
-        "native/selectors.cc",
-        "native/watcher.cc"
-      ],
+      # The sources: native/sources.js prints the one list both builds read (CMakeLists.txt runs it too).
+      "sources": ["<!@(node native/sources.js <(OS))"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       # NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS: in an environment that is stopping (a worker being terminated)
       # Node-API refuses to throw; without it node-addon-api then aborts the process (see native/common.h).
@@ -29,14 +18,7 @@
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
         "MACOSX_DEPLOYMENT_TARGET": "11.0"
-      },
-      "conditions": [
-        ["OS=='linux'", {
-          "sources": ["native/epoll_linux.cc"]
-        }, {
-          "sources": ["native/epoll_stub.cc"]
-        }]
-      ]
+      }
     }
   ]
 }
