@@ -17,7 +17,7 @@ export { Socket, type AsyncOptions } from './socket';
 export { epollCreate, epollCtl, epollWait, epollWaitInto, hasEpoll, type EpollEvent } from './epoll';
 export {
   EVENT_READ, EVENT_WRITE, SelectorKey, SelectorMapping, BaseSelector, SelectSelector, PollSelector, EpollSelector,
-  DefaultSelector, type FileObj,
+  DefaultSelector, SELECTORS, type FileObj, type SelectorInfo, type SelectorKernel,
 } from './selectors';
 export { watch, Watcher, WATCH_READ, WATCH_WRITE, WATCH_DISCONNECT, WATCH_PRIORITIZED, type WatchCallback } from './watch';
 export { bindingPath } from './binding';

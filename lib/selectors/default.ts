@@ -1,26 +1,22 @@
 /**
- * DefaultSelector: the best selector that really works here, probed once at load: epoll, else poll, else select.
+ * DefaultSelector: the best selector that really works here, probed once at load in the registry's order
+ * (./kinds: epoll, else poll, else select).
  */
-import { native } from '../binding';
-import { EpollSelector } from './epoll';
-import { PollSelector } from './poll';
-import { SelectSelector } from './select';
+import type { EpollSelector } from './epoll';
+import type { PollSelector } from './poll';
+import type { SelectSelector } from './select';
+import { SELECTORS, type SelectorInfo } from './kinds';
 
-function probe(): typeof EpollSelector | typeof PollSelector | typeof SelectSelector {
-  if (native.hasEpoll) {
+function probe(): SelectorInfo['cls'] {
+  for (const info of SELECTORS) {
     try {
-      native.close(native.epollCreate((native.constants.EPOLL_CLOEXEC as number) ?? 0));
-      return EpollSelector;
+      info.probe();
+      return info.cls;
     } catch {
-      // epoll refused here (a seccomp filter, say): fall through.
+      // Missing or refused here: the next one.
     }
   }
-  try {
-    native.poll(new Int32Array(0), 0, 0);
-    return PollSelector;
-  } catch {
-    return SelectSelector;
-  }
+  return SELECTORS[SELECTORS.length - 1].cls; // select() is everywhere
 }
 
 /** The selector class chosen for this machine. */

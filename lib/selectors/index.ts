@@ -3,3 +3,4 @@ export { SelectSelector } from './select';
 export { PollSelector } from './poll';
 export { EpollSelector } from './epoll';
 export { DefaultSelector } from './default';
+export { SELECTORS, selectorInfo, type SelectorInfo, type SelectorKernel } from './kinds';
