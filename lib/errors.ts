@@ -126,6 +126,26 @@ export function checkFd(value: unknown, name = 'fd'): number {
 }
 
 /**
+ * The fd of a file object: an fd, or an object with a `fileno()` method (a Socket). The one routine every layer
+ * that takes file objects uses (select(), the selectors, watch()): `name` names the argument in the errors, and
+ * the fileno() result is checked as `${name}.fileno()`. `closed`, when given, is asked for the fd of an object
+ * whose `fileno()` says -1 (a closed Socket: a selector finds the fd it was registered under); if it answers
+ * `undefined`, the -1 is refused as any other bad fd is.
+ */
+export function fdOfFileObj(value: unknown, name: string, closed?: (fileobj: object) => number | undefined): number {
+  if (typeof value === 'number') return checkFd(value, name);
+  if (typeof value === 'object' && value !== null && typeof (value as { fileno?: unknown }).fileno === 'function') {
+    const fd = (value as { fileno(): unknown }).fileno();
+    if (fd === -1 && closed !== undefined) {
+      const registered = closed(value);
+      if (registered !== undefined) return registered;
+    }
+    return checkFd(fd, `${name}.fileno()`);
+  }
+  throw invalidArgType(name, 'of type number or an object with a fileno() method', value);
+}
+
+/**
  * Whether checkFd would take `value` as it is: the fast path of the list checks (select, poll), which build an
  * element's argument name ("fds[7].fd") only for the error of one that is not.
  */

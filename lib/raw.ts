@@ -8,7 +8,8 @@ import { native } from './binding';
 import type { NativeAddress } from './native';
 import { toNativeAddress, type Address, type AddressInput } from './address';
 import {
-  asBytes, byteLengthOf, checkData, checkFd, checkInt, checkInt32, checkTimeout, errnoError, invalidArgType, isBytes, isFdNumber, optInt32, outOfRange,
+  asBytes, byteLengthOf, checkData, checkFd, checkInt, checkInt32, checkTimeout, errnoError, fdOfFileObj, invalidArgType, isBytes, isFdNumber,
+  optInt32, outOfRange,
   type BytesLike, type Data,
 } from './errors';
 
@@ -316,14 +317,6 @@ export function fcntl(fd: number, cmd: number, arg?: number): number {
 /** Something select() can watch: an fd, or an object with a `fileno()` method (a {@link Socket}). */
 export type FileLike = number | { fileno(): number };
 
-function fdOf(item: unknown, name: string): number {
-  if (typeof item === 'number') return checkFd(item, name);
-  if (typeof item === 'object' && item !== null && typeof (item as { fileno?: unknown }).fileno === 'function') {
-    return checkFd((item as { fileno(): unknown }).fileno(), `${name}.fileno()`);
-  }
-  throw invalidArgType(name, 'of type number or an object with a fileno() method', item);
-}
-
 const FD_SETSIZE = k.FD_SETSIZE;
 
 function checkSelectList(list: unknown, name: string): void {
@@ -333,7 +326,7 @@ function checkSelectList(list: unknown, name: string): void {
 function fillSelectList(list: FileLike[], name: string, fds: Int32Array, at: number): void {
   for (let i = 0; i < list.length; i++) {
     const item = list[i];
-    const fd = isFdNumber(item) ? item : fdOf(item, `${name}[${i}]`);
+    const fd = isFdNumber(item) ? item : fdOfFileObj(item, `${name}[${i}]`);
     if (fd >= FD_SETSIZE) throw outOfRange(`${name}[${i}]`, `< FD_SETSIZE (${FD_SETSIZE}) for select(); use poll() or epoll for higher fds`, fd);
     fds[at + i] = fd;
   }

@@ -10,9 +10,10 @@ import * as raw from './raw';
 import { type Address, type AddressInput, type InetAddressInput } from './address';
 import {
   abortError, asBytes, bufferChanged, checkData, checkFd, checkInt32, errnoError, errnoErrorFromNumber, invalidArgType,
-  type BytesLike, type Data,
+  invalidArgValue, type BytesLike, type Data,
 } from './errors';
-import { Watcher, WATCH_READ, WATCH_WRITE } from './watch';
+import { WATCH_READ, WATCH_WRITE } from './watch';
+import { Readiness } from './readiness';
 
 const k = native.constants as Readonly<Record<string, number>>;
 const SOCK_NONBLOCK = k.SOCK_NONBLOCK ?? 0;
@@ -24,11 +25,27 @@ export interface AsyncOptions {
   signal?: AbortSignal;
 }
 
-interface Waiter {
-  syscall: string;
-  resolve(): void;
-  reject(err: Error): void;
-}
+/**
+ * The system calls the async methods make, each as one non-blocking attempt through {@link Socket.attempt}:
+ *
+ * | call | arguments after the fd | result (null/false: would block) | made by |
+ * |---|---|---|---|
+ * | `'setBlocking'` | `false` | `undefined` | the first async call on a blocking socket |
+ * | `'accept'` | | `raw.Accepted` (the new fd non-blocking), or `null` | acceptAsync |
+ * | `'connect'` | the address (a host name already resolved) | `true` once connected, `false` in progress | connectAsync |
+ * | `'getsockopt'` | an `SOL_SOCKET` option: `SO_ERROR` | the number | connectAsync, once writable |
+ * | `'recv'` | size | a Buffer (empty at end of stream), or `null` | recvAsync |
+ * | `'recvInto'` | buffer, offset, length | the byte count, or `null` | recvIntoAsync |
+ * | `'send'` | the bytes still to send (a Uint8Array) | the count sent, or `null` | sendAllAsync |
+ */
+export type AsyncCall = 'accept' | 'connect' | 'getsockopt' | 'recv' | 'recvInto' | 'send' | 'setBlocking';
+/** The first argument of an {@link AsyncCall} after the fd. */
+export type AttemptArg = number | boolean | AddressInput | BytesLike;
+/** What an {@link AsyncCall} returns. */
+export type AttemptResult = raw.Accepted | Buffer | number | boolean | null | undefined;
+
+/** Rejects the calls waiting on a Socket that is closed or detached. */
+const closedError = (syscall: string): Error => errnoError('EBADF', syscall);
 
 function checkOptions(options: unknown): AbortSignal | undefined {
   if (options === undefined) return undefined;
@@ -42,10 +59,8 @@ const disposeSymbol: typeof Symbol.dispose = Symbol.dispose ?? (Symbol.for('node
 export class Socket {
   #fd: number;
   #nonblocking: boolean;
-  // The event-loop side, created by the first async call that has to wait.
-  #watcher: Watcher | null = null;
-  readonly #readers: Waiter[] = [];
-  readonly #writers: Waiter[] = [];
+  // The event-loop side (the watcher, the waiting calls), created by the first async call that has to wait.
+  #readiness: Readiness | null = null;
   /** The address family: `AF_INET`, `AF_INET6` or `AF_UNIX` (or another the caller chose). */
   readonly family: number;
   /** The socket type, without the `SOCK_NONBLOCK`/`SOCK_CLOEXEC` flags (as Python reports it). */
@@ -199,13 +214,13 @@ export class Socket {
     return fd;
   }
 
+  /** Stops the watcher and rejects the waiting async calls with EBADF, before the fd is closed or given up. */
   #release(): void {
-    if (this.#watcher !== null) {
-      this.#watcher.stop();
-      this.#watcher = null;
+    const readiness = this.#readiness;
+    if (readiness !== null) {
+      this.#readiness = null;
+      readiness.close(closedError);
     }
-    const waiting = [...this.#readers.splice(0), ...this.#writers.splice(0)];
-    for (const w of waiting) w.reject(errnoError('EBADF', w.syscall));
   }
 
   /** `setBlocking(false)` makes every call return `null` (or `false`) instead of waiting. */
@@ -243,85 +258,50 @@ export class Socket {
 
   // ---- the event loop -------------------------------------------------------------------------------------
 
-  /** The fd, made non-blocking once for the async calls (libuv's poll requires it). */
+  /**
+   * One non-blocking attempt of a system call of the async methods: every system call they make goes through
+   * here, one call each (see {@link AsyncCall} for the calls, their arguments and results), so a subclass that
+   * overrides it sees them all. It never waits: would-block is `null` (`false` for connect), and the async
+   * method then waits for readiness on the event loop and attempts again. `fd` is live and non-blocking (but
+   * for `'setBlocking'`, which makes it so).
+   */
+  protected attempt(call: AsyncCall, fd: number, arg?: AttemptArg, offset?: number, length?: number): AttemptResult {
+    switch (call) {
+      case 'recv':
+        return raw.recv(fd, arg as number);
+      case 'send':
+        return raw.send(fd, arg as Data);
+      case 'recvInto':
+        return raw.recvInto(fd, arg as BytesLike, offset, length);
+      case 'accept':
+        return raw.accept(fd, SOCK_NONBLOCK);
+      case 'connect':
+        return raw.connect(fd, arg as AddressInput);
+      case 'getsockopt':
+        return raw.getsockopt(fd, k.SOL_SOCKET, arg as number);
+      case 'setBlocking':
+        raw.setBlocking(fd, arg as boolean);
+        return undefined;
+      default:
+        throw invalidArgValue('call', 'is not a system call of the async methods', call);
+    }
+  }
+
+  /** The fd for an attempt: checked live and not aborted, made non-blocking once (libuv's poll requires it). */
   #async(syscall: string, signal: AbortSignal | undefined): number {
     if (signal?.aborted) throw abortError(signal);
     const fd = this.#live(syscall);
     if (!this.#nonblocking) {
-      raw.setBlocking(fd, false);
+      this.attempt('setBlocking', fd, false);
       this.#nonblocking = true;
     }
     return fd;
   }
 
-  /** Resolves when the fd is ready for `events` (one of WATCH_READ, WATCH_WRITE), on the event loop. */
+  /** Resolves when the fd is ready for `events` (WATCH_READ or WATCH_WRITE), on the event loop. */
   #wait(events: number, syscall: string, signal: AbortSignal | undefined): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const list = events === WATCH_READ ? this.#readers : this.#writers;
-      const onAbort = (): void => {
-        const i = list.indexOf(waiter);
-        if (i >= 0) list.splice(i, 1);
-        this.#interest();
-        reject(abortError(signal!));
-      };
-      const waiter: Waiter = {
-        syscall,
-        resolve: () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        reject: (err) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(err);
-        },
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      list.push(waiter);
-      try {
-        this.#interest();
-      } catch (err) {
-        list.splice(list.indexOf(waiter), 1);
-        waiter.reject(err as Error);
-      }
-    });
-  }
-
-  /**
-   * Makes the watcher cover what the waiters need. Interest is added at once and dropped lazily (in
-   * #onReady, when the fd is ready and nobody waits for it): a server that reads, answers and reads again
-   * keeps one epoll registration instead of changing it twice per message.
-   */
-  #interest(): void {
-    const needed = (this.#readers.length > 0 ? WATCH_READ : 0) | (this.#writers.length > 0 ? WATCH_WRITE : 0);
-    if (this.#watcher === null) {
-      if (needed === 0 || this.#fd < 0) return;
-      this.#watcher = new Watcher(this.#fd, needed, (err, ready) => this.#onReady(err, ready));
-    } else if ((this.#watcher.events & needed) !== needed) {
-      this.#watcher.update(this.#watcher.events | needed);
-    }
-  }
-
-  #onReady(err: Error | null, ready: number): void {
-    const watcher = this.#watcher!;
-    if (err !== null) {
-      const failed = [...this.#readers.splice(0), ...this.#writers.splice(0)];
-      watcher.update(0);
-      for (const w of failed) w.reject(err);
-      return;
-    }
-    const woken: Waiter[] = [];
-    let events = watcher.events;
-    if ((ready & WATCH_READ) !== 0) {
-      if (this.#readers.length > 0) woken.push(...this.#readers.splice(0));
-      else events &= ~WATCH_READ; // ready, and nobody is waiting to read: stop asking
-    }
-    if ((ready & WATCH_WRITE) !== 0) {
-      if (this.#writers.length > 0) woken.push(...this.#writers.splice(0));
-      else events &= ~WATCH_WRITE;
-    }
-    if (events !== watcher.events) watcher.update(events);
-    // Each woken call retries its system call; one that meets would-block again waits again.
-    for (const w of woken) w.resolve();
+    const readiness = this.#readiness ?? (this.#readiness = new Readiness(this.#live(syscall)));
+    return readiness.wait(events, syscall, signal);
   }
 
   /**
@@ -331,8 +311,7 @@ export class Socket {
   async acceptAsync(options?: AsyncOptions): Promise<[Socket, Address]> {
     const signal = checkOptions(options);
     for (;;) {
-      const fd = this.#async('accept', signal);
-      const r = raw.accept(fd, SOCK_NONBLOCK);
+      const r = this.attempt('accept', this.#async('accept', signal)) as raw.Accepted | null;
       if (r !== null) {
         const Ctor = this.constructor as typeof Socket;
         const sock = new Ctor(this.family, this.type | SOCK_NONBLOCK, this.protocol, r.fd);
@@ -358,10 +337,9 @@ export class Socket {
       const found = await lookup(inet.address, { family: this.family === k.AF_INET6 ? 6 : 4 });
       target = { ...inet, address: found.address };
     }
-    const fd = this.#async('connect', signal);
-    if (raw.connect(fd, target)) return;
+    if (this.attempt('connect', this.#async('connect', signal), target) as boolean) return;
     await this.#wait(WATCH_WRITE, 'connect', signal);
-    const soError = raw.getsockopt(this.#live('connect'), k.SOL_SOCKET, k.SO_ERROR);
+    const soError = this.attempt('getsockopt', this.#live('connect'), k.SO_ERROR) as number;
     if (soError !== 0) {
       const t = target as InetAddressInput & { path?: string };
       throw errnoErrorFromNumber(soError, 'connect', t.path ?? t.address, t.path === undefined ? t.port : undefined);
@@ -372,7 +350,7 @@ export class Socket {
   async recvAsync(size: number, options?: AsyncOptions): Promise<Buffer> {
     const signal = checkOptions(options);
     for (;;) {
-      const data = raw.recv(this.#async('recv', signal), size);
+      const data = this.attempt('recv', this.#async('recv', signal), size) as Buffer | null;
       if (data !== null) return data;
       await this.#wait(WATCH_READ, 'recv', signal);
     }
@@ -382,7 +360,7 @@ export class Socket {
   async recvIntoAsync(buffer: BytesLike, offset?: number, length?: number, options?: AsyncOptions): Promise<number> {
     const signal = checkOptions(options);
     for (;;) {
-      const n = raw.recvInto(this.#async('recv', signal), buffer, offset, length);
+      const n = this.attempt('recvInto', this.#async('recv', signal), buffer, offset, length) as number | null;
       if (n !== null) return n;
       await this.#wait(WATCH_READ, 'recv', signal);
     }
@@ -402,7 +380,7 @@ export class Socket {
     while (sent < total) {
       // A fixed-length view reads 0 bytes long once its buffer shrank below it or was detached.
       if (bytes.byteLength !== total) throw bufferChanged('send', sent, total);
-      const n = raw.send(this.#async('send', signal), sent === 0 ? bytes : bytes.subarray(sent));
+      const n = this.attempt('send', this.#async('send', signal), sent === 0 ? bytes : bytes.subarray(sent)) as number | null;
       if (n === null) await this.#wait(WATCH_WRITE, 'send', signal);
       else sent += n;
     }

@@ -5,7 +5,7 @@
  */
 import { native } from './binding';
 import type { NativeWatcher } from './native';
-import { checkInt, checkFd, invalidArgType } from './errors';
+import { checkInt, fdOfFileObj, invalidArgType } from './errors';
 import type { FileObj } from './selectors/base';
 
 /** Readable (or hung up, or in error): libuv's UV_READABLE, the same bit as EVENT_READ. */
@@ -128,10 +128,7 @@ export class Watcher {
  * });
  */
 export function watch(fd: FileObj, events: number, callback: WatchCallback): Watcher {
-  let n: number;
-  if (typeof fd === 'number') n = checkFd(fd);
-  else if (typeof fd === 'object' && fd !== null && typeof (fd as { fileno?: unknown }).fileno === 'function') n = checkFd(fd.fileno(), 'fd.fileno()');
-  else throw invalidArgType('fd', 'of type number or an object with a fileno() method', fd);
+  const n = fdOfFileObj(fd, 'fd');
   checkInt(events, 'events', 0, ALL);
   return new Watcher(n, events, callback); // which checks the callback
 }

@@ -2,13 +2,16 @@
  * The async Socket methods (acceptAsync, connectAsync, recvAsync, recvIntoAsync, sendAllAsync) over TCP and Unix
  * stream sockets, with AbortSignals, many clients at once, and in worker_threads.
  */
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { getEventListeners } from 'node:events';
 import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as s from '../lib';
+import { Readiness } from '../lib/readiness';
+import type { AsyncCall, AttemptArg, AttemptResult } from '../lib/socket';
 import { root } from './helpers/child';
 import { checkFdLeaks, isOpen } from './helpers/fds';
 import { closedPort, tmpSocketPath } from './helpers/net';
@@ -510,6 +513,319 @@ describe('AbortSignal', () => {
       await q;
     }
     expect(getEventListeners(ac2.signal, 'abort')).toHaveLength(0);
+  });
+});
+
+describe('attempt(): every system call of the async methods, one non-blocking attempt each', () => {
+  type Call = { call: AsyncCall; fd: number; arg: unknown; result?: AttemptResult; error?: string };
+  /** A Socket that records each attempt (what --trace's TracedSocket prints). */
+  class Recording extends s.Socket {
+    calls: Call[] = [];
+    protected override attempt(call: AsyncCall, fd: number, arg?: AttemptArg, offset?: number, length?: number): AttemptResult {
+      try {
+        const result = super.attempt(call, fd, arg, offset, length);
+        this.calls.push({ call, fd, arg, result });
+        return result;
+      } catch (err) {
+        this.calls.push({ call, fd, arg, error: (err as NodeJS.ErrnoException).code });
+        throw err;
+      }
+    }
+    names(): string[] {
+      return this.calls.map((c) => `${c.call}${c.error ? `!${c.error}` : c.result === null ? ':null' : ''}`);
+    }
+  }
+  function recordingPair(): [Recording, Recording] {
+    const [a, b] = s.socketpair(s.AF_UNIX, s.SOCK_STREAM);
+    return [own(new Recording(s.AF_UNIX, s.SOCK_STREAM, 0, a)), own(new Recording(s.AF_UNIX, s.SOCK_STREAM, 0, b))];
+  }
+
+  it('acceptAsync and connectAsync: setBlocking, accept, connect and the SO_ERROR read, each through attempt()', async () => {
+    const server = own(new Recording(s.AF_INET, s.SOCK_STREAM));
+    server.bind({ address: '127.0.0.1', port: 0 });
+    server.listen();
+    const port = (server.getsockname() as s.InetAddress).port;
+    const client = own(new Recording(s.AF_INET, s.SOCK_STREAM));
+    const accepting = server.acceptAsync();
+    await tick(5);
+    const connecting = client.connectAsync({ address: '127.0.0.1', port });
+    const [[conn, addr]] = await Promise.all([accepting, connecting]);
+    own(conn);
+    expect(conn).toBeInstanceOf(Recording); // a subclass's acceptAsync gives sockets of the subclass
+    expect(conn.getBlocking()).toBe(false);
+    // The listener: made non-blocking once, then accept would block until the client came.
+    expect(server.names()).toEqual(['setBlocking', 'accept:null', 'accept']);
+    expect(server.calls[0]).toMatchObject({ fd: server.fileno(), arg: false });
+    expect(server.calls[2].result).toEqual({ fd: conn.fileno(), address: addr });
+    // The client: connect either completes at once, or is in progress and SO_ERROR says how it ended.
+    const names = client.names();
+    expect(names.slice(0, 2)).toEqual(['setBlocking', 'connect']);
+    expect(client.calls[1]).toMatchObject({ fd: client.fileno(), arg: { address: '127.0.0.1', port } });
+    if (client.calls[1].result === false) {
+      expect(names).toEqual(['setBlocking', 'connect', 'getsockopt']);
+      expect(client.calls[2]).toMatchObject({ arg: s.SO_ERROR, result: 0 });
+    } else {
+      expect(names).toEqual(['setBlocking', 'connect']);
+    }
+  });
+
+  it('connectAsync to a closed port: the refusal is seen by attempt() (from connect or from SO_ERROR)', async () => {
+    const client = own(new Recording(s.AF_INET, s.SOCK_STREAM));
+    const port = closedPort();
+    await expect(client.connectAsync({ address: '127.0.0.1', port })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    const last = client.calls.at(-1)!;
+    if (last.call === 'connect') expect(last.error).toBe('ECONNREFUSED');
+    else expect(last).toMatchObject({ call: 'getsockopt', result: osConstants.errno.ECONNREFUSED });
+  });
+
+  it('recvAsync and recvIntoAsync: the would-block attempt, then the one after readiness', async () => {
+    const [a, b] = recordingPair();
+    const p = a.recvAsync(100);
+    await tick(10);
+    b.send('hello');
+    expect((await p).toString()).toBe('hello');
+    expect(a.names()).toEqual(['setBlocking', 'recv:null', 'recv']);
+    expect(a.calls[1]).toMatchObject({ fd: a.fileno(), arg: 100 });
+
+    a.calls = [];
+    const buf = Buffer.alloc(8, '.');
+    const q = a.recvIntoAsync(buf, 1, 4);
+    await tick(10);
+    b.send('abcdef');
+    expect(await q).toBe(4);
+    expect(buf.toString()).toBe('.abcd...');
+    // Non-blocking already: no second setBlocking.
+    expect(a.names()).toEqual(['recvInto:null', 'recvInto']);
+    expect(a.calls[1]).toMatchObject({ arg: buf, result: 4 });
+    expect(await a.recvIntoAsync(new Uint8Array(10))).toBe(2);
+    b.close();
+    expect(await a.recvAsync(10)).toEqual(Buffer.alloc(0));
+    expect(a.names().slice(2)).toEqual(['recvInto', 'recv']);
+  });
+
+  it('sendAllAsync: each partial send and each would-block is one attempt, and the counts add up', async () => {
+    const [a, b] = recordingPair();
+    a.setsockopt(s.SOL_SOCKET, s.SO_SNDBUF, 4096);
+    const data = randomBytes(1024 * 1024);
+    const [, got] = await Promise.all([a.sendAllAsync(data).then(() => a.shutdown(s.SHUT_WR)), readAll(b)]);
+    expect(got.equals(data)).toBe(true);
+    const sends = a.calls.filter((c) => c.call === 'send');
+    expect(a.calls[0].call).toBe('setBlocking');
+    expect(sends.length).toBe(a.calls.length - 1);
+    expect(sends.some((c) => c.result === null)).toBe(true); // it had to wait
+    expect(sends.reduce((n, c) => n + ((c.result as number | null) ?? 0), 0)).toBe(data.length);
+    // Each attempt is handed the bytes not sent yet.
+    let sent = 0;
+    for (const c of sends) {
+      expect((c.arg as Uint8Array).byteLength).toBe(data.length - sent);
+      sent += (c.result as number | null) ?? 0;
+    }
+  });
+
+  it('an override decides: a would-block it reports makes the call wait for readiness, on the event loop', async () => {
+    class Shy extends s.Socket {
+      refusals = 1;
+      protected override attempt(call: AsyncCall, fd: number, arg?: AttemptArg, offset?: number, length?: number): AttemptResult {
+        if (call === 'recv' && this.refusals > 0) {
+          this.refusals--;
+          return null;
+        }
+        return super.attempt(call, fd, arg, offset, length);
+      }
+    }
+    const [fa, fb] = s.socketpair(s.AF_UNIX, s.SOCK_STREAM);
+    const a = own(new Shy(s.AF_UNIX, s.SOCK_STREAM, 0, fa));
+    const b = own(new s.Socket(s.AF_UNIX, s.SOCK_STREAM, 0, fb));
+    b.send('ready already');
+    // The data is there, but the override said would-block: the call waits for readiness (level-triggered:
+    // it fires at once) and attempts again.
+    expect((await a.recvAsync(100)).toString()).toBe('ready already');
+    expect(a.refusals).toBe(0);
+  });
+
+  it("TracedSocket (--trace) prints every system call of the async methods, in the trace's format", async () => {
+    const code = `
+      const { TracedSocket } = require('./dist/demo/trace');
+      const { setTrace } = require('./dist/demo/log');
+      const s = require('./dist');
+      setTrace(true);
+      (async () => {
+        const server = new TracedSocket(s.AF_INET, s.SOCK_STREAM);
+        server.bind({ address: '127.0.0.1', port: 0 });
+        server.listen(5);
+        const port = server.getsockname().port;
+        const client = new TracedSocket(s.AF_INET, s.SOCK_STREAM);
+        const accepting = server.acceptAsync();
+        await new Promise((r) => setTimeout(r, 5));
+        const [[conn]] = await Promise.all([accepting, client.connectAsync({ address: '127.0.0.1', port })]);
+        const reading = conn.recvAsync(1024);
+        await new Promise((r) => setTimeout(r, 5));
+        await client.sendAllAsync('hello');
+        await reading;
+        await client.sendAllAsync('abc');
+        await conn.recvIntoAsync(Buffer.alloc(8));
+        for (const x of [conn, client, server]) x.close();
+      })().catch((e) => { console.error('FAILED', e); process.exitCode = 1; });
+    `;
+    const stderr = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['-e', code], { cwd: root, timeout: 15000 }, (err, _out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(errOut)));
+    });
+    const expected = [
+      /^fd \d+ {2}ioctl\(FIONBIO, 1\) {2}# setblocking\(False\) for the async calls -> ok$/m,
+      /^fd \d+ {2}accept\(\) {2}# acceptAsync -> null \(would block\)$/m,
+      /^fd \d+ {2}accept\(\) {2}# acceptAsync -> fd \d+ from 127\.0\.0\.1:\d+$/m,
+      /^fd \d+ {2}connect\(\('127\.0\.0\.1', \d+\)\) {2}# connectAsync -> (connected|EINPROGRESS \(in progress\))$/m,
+      /^fd \d+ {2}recv\(1024\) {2}# recvAsync -> null \(would block\)$/m,
+      /^fd \d+ {2}recv\(1024\) {2}# recvAsync -> 5 bytes$/m,
+      /^fd \d+ {2}send\(5 bytes\) {2}# sendAllAsync -> 5 sent$/m,
+      /^fd \d+ {2}send\(3 bytes\) {2}# sendAllAsync -> 3 sent$/m,
+      /^fd \d+ {2}recv\(8\) {2}# recvIntoAsync -> 3 bytes$/m,
+    ];
+    for (const re of expected) expect(stderr).toMatch(re);
+    if (/connectAsync -> EINPROGRESS/.test(stderr)) expect(stderr).toMatch(/^fd \d+ {2}getsockopt\(SOL_SOCKET, SO_ERROR\) {2}# connectAsync -> 0$/m);
+    expect(stderr).not.toMatch(/FAILED/);
+  });
+});
+
+describe('Readiness: the waiting of the async methods, on the event loop', () => {
+  const abortShape = { name: 'AbortError', code: 'ABORT_ERR' };
+  const ebadf = (syscall: string): Error => Object.assign(new Error(`${syscall} closed`), { code: 'EBADF', syscall });
+  /** A Readiness on a fresh socketpair end `a` (closed by the tracking after the test); `b` writes to it. */
+  function readiness(): { r: Readiness; a: number; b: number } {
+    const [a, b] = trackedPair();
+    s.setBlocking(a, false);
+    const r = new Readiness(a);
+    readinesses.push(r);
+    return { r, a, b };
+  }
+  const readinesses: Readiness[] = [];
+  afterEach(() => {
+    for (const r of readinesses.splice(0)) r.close(ebadf);
+  });
+
+  it('wait() resolves once the fd is ready; every waiter of that readiness wakes, the others wait on', async () => {
+    const { r, b } = readiness();
+    const r1 = tracker(r.wait(s.WATCH_READ, 'recv'));
+    const r2 = tracker(r.wait(s.WATCH_READ, 'recv'));
+    const w1 = tracker(r.wait(s.WATCH_WRITE, 'send')); // writable at once
+    await w1.p;
+    await tick(10);
+    expect(r1.settled() || r2.settled()).toBe(false);
+    s.send(b, 'x');
+    await Promise.all([r1.p, r2.p]);
+  });
+
+  it('a signal aborts its waits with AbortError (cause: the reason), the others wait on', async () => {
+    const { r, b } = readiness();
+    const ac = new AbortController();
+    const reason = new Error('enough');
+    const aborted = r.wait(s.WATCH_READ, 'recv', ac.signal);
+    const other = tracker(r.wait(s.WATCH_READ, 'recv'));
+    await tick(5);
+    ac.abort(reason);
+    await expect(aborted).rejects.toMatchObject({ ...abortShape, cause: reason });
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+    expect(other.settled()).toBe(false);
+    s.send(b, 'x');
+    await other.p;
+    // Already aborted: rejects at once, and adds no listener.
+    await expect(r.wait(s.WATCH_READ, 'recv', ac.signal)).rejects.toMatchObject({ ...abortShape, cause: reason });
+  });
+
+  it('many waits on one signal, over many fds, share one abort listener; it goes when the last settles', async () => {
+    const ac = new AbortController();
+    const rs = Array.from({ length: 20 }, () => readiness());
+    const waits = rs.map(({ r }) => r.wait(s.WATCH_READ, 'recv', ac.signal));
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1);
+    for (const { b } of rs) s.send(b, 'x');
+    await Promise.all(waits);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+    // And once more, this time aborted: every one rejects.
+    const again = rs.map(({ r }) => r.wait(s.WATCH_WRITE, 'send', ac.signal).then(() => 'resolved', (e: Error) => e));
+    const pending = rs.map(({ r }) => r.wait(s.WATCH_READ, 'recv', ac.signal).then(() => 'resolved', (e: Error) => e));
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1);
+    ac.abort();
+    // The writes may have been woken before the abort (the fds are writable); the reads cannot have been.
+    for (const e of await Promise.all(pending)) expect(e).toMatchObject(abortShape);
+    await Promise.all(again);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('close(error) rejects every waiting call with error(syscall), readers first, and stops the watcher', async () => {
+    const { r, a } = readiness();
+    const ac = new AbortController();
+    const order: string[] = [];
+    const rd = r.wait(s.WATCH_READ, 'recv', ac.signal).catch((e: Error) => (order.push('recv'), e));
+    await tick(5);
+    const fill = Buffer.alloc(1 << 20);
+    while (s.send(a, fill) !== null); // fill the send buffer: a write wait has to wait
+    const wr = r.wait(s.WATCH_WRITE, 'send').catch((e: Error) => (order.push('send'), e));
+    await tick(5);
+    r.close(ebadf);
+    expect(r.closed).toBe(true);
+    expect(await rd).toMatchObject({ code: 'EBADF', syscall: 'recv' });
+    expect(await wr).toMatchObject({ code: 'EBADF', syscall: 'send' });
+    expect(order).toEqual(['recv', 'send']);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+    await expect(r.wait(s.WATCH_READ, 'accept')).rejects.toMatchObject({ code: 'EBADF', syscall: 'accept' });
+    r.close(ebadf); // idempotent
+    // The watcher is stopped: the fd can be watched directly (a second watcher would be EEXIST).
+    const w = s.watch(a, s.WATCH_READ, () => {});
+    w.stop();
+  });
+
+  it('a watcher that cannot start rejects the wait with its error, and leaves no waiter behind', async () => {
+    const { r, a, b } = readiness();
+    const w = s.watch(a, s.WATCH_WRITE, () => {});
+    const ac = new AbortController();
+    await expect(r.wait(s.WATCH_READ, 'recv', ac.signal)).rejects.toMatchObject({ code: 'EEXIST' });
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+    w.stop();
+    const p = r.wait(s.WATCH_READ, 'recv');
+    s.send(b, 'x');
+    await p;
+  });
+
+  it('a watcher error rejects every waiting call, readers and writers, with it; later waits watch again', async () => {
+    // A real poll error is rare (sockfd reports socket errors as readiness): give the callback one.
+    const made: Array<{ w: s.Watcher; cb: s.WatchCallback }> = [];
+    vi.resetModules();
+    vi.doMock('../lib/watch', async (importOriginal) => {
+      const orig = await importOriginal<typeof import('../lib/watch')>();
+      class SpyWatcher extends orig.Watcher {
+        constructor(fd: number, events: number, cb: s.WatchCallback) {
+          super(fd, events, cb);
+          made.push({ w: this, cb });
+        }
+      }
+      return { ...orig, Watcher: SpyWatcher };
+    });
+    try {
+      const { Readiness: SpiedReadiness } = await import('../lib/readiness');
+      const [a, b] = trackedPair();
+      s.setBlocking(a, false);
+      const fill = Buffer.alloc(1 << 20);
+      while (s.send(a, fill) !== null);
+      const r = new SpiedReadiness(a);
+      const ac = new AbortController();
+      const rd = r.wait(s.WATCH_READ, 'recv', ac.signal);
+      const wr = r.wait(s.WATCH_WRITE, 'send');
+      expect(made).toHaveLength(1);
+      const err = Object.assign(new Error('poll EIO'), { code: 'EIO', syscall: 'poll' });
+      made[0].cb.call(made[0].w, err, 0);
+      await expect(rd).rejects.toBe(err);
+      await expect(wr).rejects.toBe(err);
+      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+      expect(made[0].w.events).toBe(0); // paused
+      const again = r.wait(s.WATCH_READ, 'recv');
+      expect(made[0].w.events).toBe(s.WATCH_READ);
+      s.send(b, 'x');
+      await again;
+      r.close(ebadf);
+    } finally {
+      vi.doUnmock('../lib/watch');
+      vi.resetModules();
+    }
   });
 });
 

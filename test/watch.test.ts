@@ -325,6 +325,34 @@ describe('watch: the fd', () => {
     expect(w.events).toBe(s.WATCH_READ);
   });
 
+  it('takes file objects as select() and the selectors do: the same checks, the same errors but for the name', () => {
+    const errorOf = (f: () => unknown): { name: string; code: string; message: string } => {
+      try {
+        f();
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        return { name: err.name, code: err.code!, message: err.message };
+      }
+      throw new Error('no error');
+    };
+    const sel = new s.SelectSelector();
+    try {
+      for (const bad of ['3', null, undefined, {}, { fileno: 3 }, { fileno: () => '3' }, { fileno: () => -1 }, { fileno: () => 1.5 }, -1, 2 ** 31]) {
+        const byWatch = errorOf(() => s.watch(bad as never, s.WATCH_READ, () => {}));
+        const bySelect = errorOf(() => s.select([bad as never], [], [], 0));
+        const byRegister = errorOf(() => sel.register(bad as never, s.EVENT_READ));
+        expect(byWatch.code).toMatch(/^ERR_(INVALID_ARG_TYPE|OUT_OF_RANGE)$/);
+        for (const other of [bySelect, byRegister]) {
+          expect({ name: other.name, code: other.code }).toEqual({ name: byWatch.name, code: byWatch.code });
+        }
+        expect(bySelect.message).toBe(byWatch.message.replace(/"fd(\.fileno\(\))?"/, '"readFds[0]$1"'));
+        expect(byRegister.message).toBe(byWatch.message.replace(/"fd(\.fileno\(\))?"/, '"fileobj$1"'));
+      }
+    } finally {
+      sel.close();
+    }
+  });
+
   it('a peer reset fires the callback with readiness, and the next recv throws ECONNRESET', async () => {
     const [c, srv] = trackedTcpPair();
     const { fired } = once(srv, s.WATCH_READ);

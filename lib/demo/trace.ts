@@ -3,10 +3,11 @@
  * The selector lines name the kernel call behind each method, which is where select, poll and epoll differ:
  * select and poll hand the kernel the whole fd list on every wait, epoll registers each fd once.
  */
-import { Socket, type AsyncOptions } from '../socket';
+import { Socket, type AsyncCall, type AttemptArg, type AttemptResult } from '../socket';
 import type { Address, AddressInput } from '../address';
-import type { BytesLike, Data } from '../errors';
-import { BaseSelector, EpollSelector, PollSelector, SelectSelector, type FileObj, type SelectorKey } from '../selectors';
+import { errnoName, type BytesLike, type Data } from '../errors';
+import type { Accepted } from '../raw';
+import { BaseSelector, SelectSelector, selectorInfo, type FileObj, type SelectorInfo, type SelectorKey } from '../selectors';
 import { trace } from './log';
 
 const where = (a: AddressInput): string =>
@@ -79,41 +80,72 @@ export class TracedSocket extends Socket {
     super.setBlocking(blocking);
     trace(this.fileno(), `ioctl(FIONBIO, ${blocking ? 0 : 1})  # setblocking(${blocking ? 'True' : 'False'})`, undefined);
   }
-  // The async calls (the async and threads models) make their system calls inside Socket, not through the
-  // methods above: trace what each one finally did.
-  override async acceptAsync(options?: AsyncOptions): Promise<[Socket, Address]> {
-    const r = await super.acceptAsync(options);
-    trace(this.fileno(), 'accept()  # acceptAsync', `fd ${r[0].fileno()} from ${(r[1] as { address: string }).address}:${(r[1] as { port: number }).port}`);
-    return r;
-  }
-  override async recvAsync(size: number, options?: AsyncOptions): Promise<Buffer> {
-    const fd = this.fileno();
+  // The async methods (the async and threads models) make each system call through attempt(): one line per
+  // attempt, would-blocks included, marked with the method that made it.
+  protected override attempt(call: AsyncCall, fd: number, arg?: AttemptArg, offset?: number, length?: number): AttemptResult {
+    const what = asyncCallText(call, arg, length);
     try {
-      const r = await super.recvAsync(size, options);
-      trace(fd, `recv(${size})  # recvAsync`, r);
+      const r = super.attempt(call, fd, arg, offset, length);
+      trace(fd, what, asyncResultText(call, r));
       return r;
     } catch (err) {
-      trace(fd, `recv(${size})  # recvAsync`, (err as NodeJS.ErrnoException).code ?? (err as Error).name);
+      trace(fd, what, (err as NodeJS.ErrnoException).code ?? (err as Error).name);
       throw err;
     }
   }
-  override async sendAllAsync(data: Data, options?: AsyncOptions): Promise<void> {
-    const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-    await super.sendAllAsync(data, options);
-    trace(this.fileno(), `sendall(${size} bytes)  # sendAllAsync`, undefined);
+}
+
+/** How TracedSocket prints an attempt of the async methods: as Python would call it, then the method. */
+function asyncCallText(call: AsyncCall, arg: AttemptArg | undefined, length: number | undefined): string {
+  switch (call) {
+    case 'accept':
+      return 'accept()  # acceptAsync';
+    case 'connect':
+      return `connect(${typeof arg === 'object' && arg !== null ? where(arg as AddressInput) : String(arg)})  # connectAsync`;
+    case 'getsockopt':
+      return 'getsockopt(SOL_SOCKET, SO_ERROR)  # connectAsync';
+    case 'recv':
+      return `recv(${arg as number})  # recvAsync`;
+    case 'recvInto':
+      return `recv(${length ?? (arg as BytesLike | undefined)?.byteLength})  # recvIntoAsync`;
+    case 'send':
+      return `send(${(arg as BytesLike | undefined)?.byteLength} bytes)  # sendAllAsync`;
+    case 'setBlocking':
+      return `ioctl(FIONBIO, ${arg ? 0 : 1})  # setblocking(${arg ? 'True' : 'False'}) for the async calls`;
+    default:
+      return `${call as string}()`;
   }
 }
 
-type SelectorClass = typeof SelectSelector | typeof PollSelector | typeof EpollSelector;
+function asyncResultText(call: AsyncCall, r: AttemptResult): unknown {
+  if (r === null) return null; // would block
+  switch (call) {
+    case 'accept': {
+      const { fd, address } = r as Accepted;
+      return `fd ${fd} from ${'path' in address ? JSON.stringify(address.path) : `${address.address}:${address.port}`}`;
+    }
+    case 'connect':
+      return r ? 'connected' : 'EINPROGRESS (in progress)';
+    case 'getsockopt':
+      return r === 0 ? '0' : `${r as number} (${errnoName(r as number)})`;
+    case 'recvInto':
+      return r === 0 ? "b'' (end of stream)" : `${r as number} bytes`;
+    case 'send':
+      return `${r as number} sent`;
+    default:
+      return r; // recv's Buffer, setBlocking's undefined ("ok")
+  }
+}
 
-/** A subclass of `Base` that prints the kernel call behind each selector method. */
-export function tracedSelector(Base: SelectorClass): new () => BaseSelector<unknown> {
-  const kernel = Base === EpollSelector ? 'epoll' : Base === PollSelector ? 'poll' : 'select';
-  const fdOf = (f: FileObj): number => (typeof f === 'number' ? f : f.fileno());
+/** A subclass of `Base` that prints the kernel call behind each selector method (named by the selector registry). */
+export function tracedSelector(Base: SelectorInfo['cls']): new () => BaseSelector<unknown> {
+  const info = selectorInfo(Base);
+  if (info === undefined) throw new TypeError(`tracedSelector: ${Base.name} is not in the selector registry (lib/selectors/kinds.ts)`);
+  const kernel = info.kernel;
   const Traced = class extends (Base as unknown as new () => SelectSelector<unknown>) {
     override register(fileobj: FileObj, events: number, data?: unknown): SelectorKey<unknown> {
       const key = super.register(fileobj, events, data);
-      trace(fdOf(fileobj), kernel === 'epoll' ? `epoll_ctl(ADD, events=${events})` : `register(events=${events})  # kept in user space`, undefined);
+      trace(key.fd, kernel === 'epoll' ? `epoll_ctl(ADD, events=${events})` : `register(events=${events})  # kept in user space`, undefined);
       return key;
     }
     override modify(fileobj: FileObj, events: number, data?: unknown): SelectorKey<unknown> {

@@ -5,7 +5,7 @@
  * the kernel for epoll) and reports ready fds as (fd, events) pairs in an Int32Array this class owns, so that a
  * steady-state `select()` is one native call and O(ready) JavaScript work, allocating nothing but its result.
  */
-import { checkFd, checkInt, checkTimeout, errnoError, invalidArgType, outOfRange, selectorClosed } from '../errors';
+import { checkInt, checkTimeout, errnoError, fdOfFileObj, invalidArgType, outOfRange, selectorClosed } from '../errors';
 
 /** Ready to read (or hung up, or in error). */
 export const EVENT_READ = 1;
@@ -91,21 +91,14 @@ export abstract class BaseSelector<T = unknown> {
     if (this.#closed) throw selectorClosed();
   }
 
-  /** The fd of a file object; for a closed Socket (fileno() -1), the fd it was registered under. */
-  #fdOf(fileobj: FileObj, lookup: boolean): number {
-    if (typeof fileobj === 'number') return checkFd(fileobj, 'fileobj');
-    if (typeof fileobj === 'object' && fileobj !== null && typeof (fileobj as { fileno?: unknown }).fileno === 'function') {
-      const fd = (fileobj as { fileno(): unknown }).fileno();
-      if (lookup && fd === -1) {
-        for (const key of this.#keys.values()) if (key.fileobj === fileobj) return key.fd;
-      }
-      return checkFd(fd, 'fileobj.fileno()');
-    }
-    throw invalidArgType('fileobj', 'of type number or an object with a fileno() method', fileobj);
-  }
+  /** The fd a closed Socket (fileno() -1) was registered under, found by identity. */
+  readonly #registeredFd = (fileobj: object): number | undefined => {
+    for (const key of this.#keys.values()) if (key.fileobj === fileobj) return key.fd;
+    return undefined;
+  };
 
   #key(fileobj: FileObj, syscall: string): SelectorKey<T> {
-    const key = this.#keys.get(this.#fdOf(fileobj, true));
+    const key = this.#keys.get(fdOfFileObj(fileobj, 'fileobj', this.#registeredFd));
     if (key === undefined) throw errnoError('ENOENT', syscall);
     return key;
   }
@@ -116,7 +109,7 @@ export abstract class BaseSelector<T = unknown> {
    */
   register(fileobj: FileObj, events: number, data?: T): SelectorKey<T> {
     this.#live();
-    const fd = this.#fdOf(fileobj, false);
+    const fd = fdOfFileObj(fileobj, 'fileobj');
     checkEvents(events);
     if (this.#keys.has(fd)) throw errnoError('EEXIST', 'register');
     this.checkRegistrable(fd);
