@@ -17,9 +17,15 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export SOCKFD_BINDING="build-asan/Release/sockfd.node"
 status=0
 npx vitest run "$@" 2>&1 | tee "$log" || status=$?
-if [ "$status" -eq 0 ] && [ -f scripts/fuzz.js ]; then
+# The fuzzer, compiled by npm run build:fuzz (test:asan runs it first).
+fuzz=dist-fuzz/scripts/fuzz/main.js
+if [ "$status" -eq 0 ] && [ ! -f "$fuzz" ]; then
+  echo "test:asan: $fuzz is not built (npm run build:fuzz)" >&2
+  status=1
+fi
+if [ "$status" -eq 0 ]; then
   for seed in 1 2; do
-    node scripts/fuzz.js --seed "$seed" --calls 100000 2>&1 | tee -a "$log" || status=$?
+    node "$fuzz" --seed "$seed" --calls 100000 2>&1 | tee -a "$log" || status=$?
   done
 fi
 if grep -qE "ERROR: AddressSanitizer|runtime error:|SUMMARY: (Address|UndefinedBehavior)Sanitizer" "$log"; then

@@ -1,13 +1,38 @@
 /**
- * The fuzzer (scripts/fuzz.js) for a short seed set, each run in its own child process: a crash, an abort, a
- * sanitizer report or a hang there is a failed test here, not a dead runner. `npm run fuzz` runs the long one.
+ * The fuzzer (scripts/fuzz/, compiled to dist-fuzz/ by `npm run build:fuzz`, which `npm test` runs first) for a
+ * short seed set, each run in its own child process: a crash, an abort, a sanitizer report or a hang there is a
+ * failed test here, not a dead runner. `npm run fuzz` runs the long one.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 const root = path.resolve(__dirname, '..');
-const script = path.join(root, 'scripts', 'fuzz.js');
+const script = path.join(root, 'dist-fuzz', 'scripts', 'fuzz', 'main.js');
+const sources = path.join(root, 'scripts', 'fuzz');
+
+/** The newest modification time of the fuzzer's sources. */
+function newestSource(): number {
+  let newest = 0;
+  for (const f of fs.readdirSync(sources, { recursive: true, encoding: 'utf8' })) {
+    if (f.endsWith('.ts')) newest = Math.max(newest, fs.statSync(path.join(sources, f)).mtimeMs);
+  }
+  return newest;
+}
+
+// npm test builds the fuzzer first; a run of this file alone (npx vitest run test/fuzz.test.ts) after an edit of
+// scripts/fuzz/ must not test the old build.
+beforeAll(() => {
+  const built = fs.existsSync(script) ? fs.statSync(script).mtimeMs : -Infinity;
+  if (newestSource() <= built) return;
+  try {
+    execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.fuzz.json'], { cwd: root, stdio: 'pipe', encoding: 'utf8' });
+  } catch (e) {
+    const { stdout, stderr } = e as { stdout?: string; stderr?: string };
+    throw new Error(`building the fuzzer (npm run build:fuzz) failed:\n${stdout ?? ''}${stderr ?? ''}`);
+  }
+}, 120000);
 
 interface Run {
   code: number | null;

@@ -1,0 +1,29 @@
+/**
+ * Every spec, in a fixed order (the weighted choice of a seed depends on it): the raw calls, epoll, watch, Socket,
+ * the selectors, the addon's own functions, then the calls given memory the mutator changes.
+ */
+import type { Ctx } from '../context';
+import { epollSpecs } from './epoll';
+import { makeHooks } from './hooks';
+import { nativeSpecs } from './native';
+import { rawSpecs } from './raw';
+import { selectorSpecs } from './selectors';
+import { sharedSpecs } from './shared';
+import { socketSpecs } from './socket';
+import type { Spec } from './types';
+import { watchSpecs } from './watch';
+
+export function allSpecs(c: Ctx): Spec[] {
+  const h = makeHooks(c);
+  return [
+    ...rawSpecs(c, h),
+    ...epollSpecs(c, h),
+    ...watchSpecs(c),
+    ...socketSpecs(c, h),
+    ...selectorSpecs(c),
+    ...nativeSpecs(c, h),
+    ...sharedSpecs(c, h),
+  ];
+}
+
+export type { Spec } from './types';
