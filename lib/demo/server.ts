@@ -1,6 +1,13 @@
-/** What the server models share: the listening socket, and the handle the CLI stops them with. */
+/**
+ * What the server models share: the listening socket, the handle the CLI stops them with, accept() and its
+ * failures, and two skeletons: EventServer for the models that accept on a non-blocking listening socket when told
+ * it is ready (nonblocking, select, poll, epoll, sigio), serveAccepting for those that accept with acceptAsync
+ * (async, threads).
+ */
 import { Socket } from '../socket';
+import type { Address } from '../address';
 import { AF_INET, AF_INET6, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_REUSEPORT } from '../constants';
+import { setMaxListeners } from 'node:events';
 import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { log, isTracing } from './log';
@@ -88,4 +95,158 @@ export class AcceptFailures {
     this.#outOfFds = false;
     log('accepting again');
   }
+}
+
+/** What EventServer needs of a client (a readiness Connection; a completion model's own driver). */
+export interface Client {
+  /** True once it should be closed. */
+  readonly done: boolean;
+  /** Greets the client (logs it, sends Welcome). */
+  start(): void;
+  /** Closes its socket and logs it. */
+  close(): void;
+}
+
+/** What a model does at the points EventServer leaves to it. */
+export interface EventServerHooks<C extends Client> {
+  /** accept() took a connection: make it a client and add() it, or refuse it (close its socket). */
+  accepted(sock: Socket, address: Address): void;
+  /** Out of fds: accept() is not called until resumed (stop watching the listening socket meanwhile). */
+  paused?(): void;
+  /** A client left, or ACCEPT_RETRY_MS passed: accept again (and watch the listening socket again). */
+  resumed?(): void;
+  /** A finished client is about to be closed (unregister it first). */
+  leaving?(client: C): void;
+}
+
+/**
+ * The skeleton of a model on the event loop with a non-blocking listening socket: its clients, accept() until it
+ * would block, the pause when out of fds (see AcceptFailures), the removal of finished clients, and the stop
+ * promise. The model supplies the loop: when to call acceptAll() and serve the clients, and, once `running` is
+ * false, close().
+ */
+export class EventServer<C extends Client> implements Running {
+  /** The clients being served, in the order they came. */
+  readonly clients = new Set<C>();
+  #running = true;
+  #stopped: () => void = () => {};
+  readonly #done = new Promise<void>((resolve) => (this.#stopped = resolve));
+  readonly #failures = new AcceptFailures();
+  #pause: NodeJS.Timeout | undefined; // out of fds: no accept() until this fires or a client leaves
+
+  constructor(readonly server: Socket, private readonly hooks: EventServerHooks<C>) {}
+
+  /** False once stop() was called: the model's loop should close() and end. */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /**
+   * Accepts every waiting connection, handing each to `hooks.accepted`, until accept() would block or fails.
+   * Out of fds, the connection stays in the backlog and the listening socket stays readable: accepting pauses
+   * instead of spinning on the failure. Returns whether a connection was accepted.
+   */
+  acceptAll(): boolean {
+    let any = false;
+    while (this.#pause === undefined) {
+      let accepted: [Socket, Address] | null;
+      try {
+        accepted = this.server.accept();
+      } catch (err) {
+        // Out of fds (pause), or a connection reset before we took it: log it and keep serving the others.
+        if (this.#failures.failed(err)) this.#pauseAccepting();
+        break;
+      }
+      if (accepted === null) break;
+      this.#failures.succeeded();
+      any = true;
+      this.hooks.accepted(accepted[0], accepted[1]);
+    }
+    return any;
+  }
+
+  /** Serves `client` from now on, and greets it. */
+  add(client: C): void {
+    this.clients.add(client);
+    client.start();
+  }
+
+  /** Closes a finished client (once), and accepts again if accepting was paused: an fd is free. */
+  finish(client: C): void {
+    if (!this.clients.delete(client)) return; // closed already
+    this.hooks.leaving?.(client);
+    client.close();
+    this.#resume();
+  }
+
+  /** Closes every client that is done. */
+  finishDone(): void {
+    for (const client of this.clients) if (client.done) this.finish(client);
+  }
+
+  /** Tells the model to stop (`running` turns false); resolves once it has called close(). */
+  stop(): Promise<void> {
+    this.#running = false;
+    return this.#done;
+  }
+
+  /** Closes every client and the listening socket, and resolves stop(). */
+  close(): void {
+    this.#running = false;
+    clearTimeout(this.#pause);
+    this.#pause = undefined;
+    for (const client of this.clients) client.close();
+    this.clients.clear();
+    this.server.close();
+    this.#stopped();
+  }
+
+  #pauseAccepting(): void {
+    this.hooks.paused?.();
+    this.#pause = setTimeout(this.#resume, ACCEPT_RETRY_MS);
+  }
+
+  readonly #resume = (): void => {
+    if (this.#pause === undefined) return;
+    clearTimeout(this.#pause);
+    this.#pause = undefined;
+    if (this.#running) this.hooks.resumed?.();
+  };
+}
+
+/**
+ * The skeleton of a model that accepts with acceptAsync (async, threads): hands each connection to `take`, with
+ * the signal that stop() aborts, until stop(), which ends accepting, closes the listening socket and resolves once
+ * `clientsGone()` has.
+ */
+export function serveAccepting(
+  server: Socket,
+  take: (sock: Socket, address: Address, signal: AbortSignal) => void,
+  clientsGone: () => Promise<unknown>,
+): Running {
+  const abort = new AbortController();
+  // Every waiting client may listen on this one signal: more than 10 is no leak, so no MaxListenersExceededWarning.
+  setMaxListeners(0, abort.signal);
+  const failures = new AcceptFailures();
+  const accepting = (async () => {
+    for (;;) {
+      let accepted: [Socket, Address];
+      try {
+        accepted = await server.acceptAsync({ signal: abort.signal });
+      } catch (err) {
+        if (abort.signal.aborted || !(await failures.waitOut(err, abort.signal))) return;
+        continue;
+      }
+      failures.succeeded();
+      take(accepted[0], accepted[1], abort.signal);
+    }
+  })();
+  return {
+    async stop() {
+      abort.abort();
+      await accepting;
+      server.close();
+      await clientsGone();
+    },
+  };
 }

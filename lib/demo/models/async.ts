@@ -3,13 +3,12 @@
  * blocking code; each `await` hands the thread back to Node's event loop, which wakes the function when its
  * socket is ready (a uv_poll watcher, epoll underneath).
  */
-import { setMaxListeners } from 'node:events';
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
 import type { Socket } from '../../socket';
 import type { Address } from '../../address';
 import { MESSAGE_SIZE, WELCOME, answer, isExit, peerName, type ServerOptions } from '../protocol';
 import { log } from '../log';
-import { AcceptFailures, openServer, type Running } from '../server';
+import { openServer, serveAccepting, type Running } from '../server';
 
 // A client that sends faster than it is answered never makes recvAsync wait: its loop would then run on
 // settled promises (microtasks) alone and starve the event loop (the other clients, accept, timers, Ctrl-C).
@@ -38,33 +37,10 @@ async function handle(conn: Socket, addr: Address, delay: number, signal: AbortS
 }
 
 export function serve(opts: ServerOptions): Running {
-  const server = openServer(opts, 'async', { nonblocking: true });
-  const abort = new AbortController();
-  // Every waiting client listens on this one signal: more than 10 is no leak, so no MaxListenersExceededWarning.
-  setMaxListeners(0, abort.signal);
   const clients = new Set<Promise<void>>();
-  const failures = new AcceptFailures();
-  const accepting = (async () => {
-    for (;;) {
-      let accepted;
-      try {
-        accepted = await server.acceptAsync({ signal: abort.signal });
-      } catch (err) {
-        if (abort.signal.aborted || !(await failures.waitOut(err, abort.signal))) return;
-        continue;
-      }
-      failures.succeeded();
-      const client = handle(accepted[0], accepted[1], opts.delay, abort.signal);
-      clients.add(client);
-      void client.finally(() => clients.delete(client));
-    }
-  })();
-  return {
-    async stop() {
-      abort.abort();
-      await accepting;
-      server.close();
-      await Promise.all(clients);
-    },
-  };
+  return serveAccepting(openServer(opts, 'async', { nonblocking: true }), (sock, address, signal) => {
+    const client = handle(sock, address, opts.delay, signal);
+    clients.add(client);
+    void client.finally(() => clients.delete(client));
+  }, () => Promise.all(clients));
 }

@@ -5,63 +5,29 @@
  */
 import { Connection } from '../connection';
 import type { ServerOptions } from '../protocol';
-import { ACCEPT_RETRY_MS, AcceptFailures, openServer, type Running } from '../server';
+import { EventServer, openServer, type Running } from '../server';
 
 const IDLE_SLEEP_MS = 10;
 
 export function serve(opts: ServerOptions): Running {
-  const server = openServer(opts, 'nonblocking', { nonblocking: true });
-  let clients: Connection[] = [];
-  let running = true;
-  const failures = new AcceptFailures();
-  let acceptAfter = 0; // out of fds: no accept() before this time, unless a client leaves
-  let finished: () => void = () => {};
-  const done = new Promise<void>((resolve) => (finished = resolve));
+  const skel: EventServer<Connection> = new EventServer(openServer(opts, 'nonblocking', { nonblocking: true }), {
+    accepted: (sock, address) => skel.add(new Connection(sock, address, opts.delay)),
+  });
 
   const pass = (): void => {
-    if (!running) {
-      for (const c of clients) c.close();
-      server.close();
-      finished();
+    if (!skel.running) {
+      skel.close();
       return;
     }
-    let progress = false;
-    while (Date.now() >= acceptAfter) {
-      let accepted;
-      try {
-        accepted = server.accept(); // null: nobody waiting
-      } catch (err) {
-        if (failures.failed(err)) acceptAfter = Date.now() + ACCEPT_RETRY_MS;
-        break;
-      }
-      if (accepted === null) break;
-      failures.succeeded();
-      accepted[0].setBlocking(false);
-      const conn = new Connection(accepted[0], accepted[1], opts.delay);
-      conn.start();
-      clients.push(conn);
-      progress = true;
-    }
-    for (const c of clients) {
+    let progress = skel.acceptAll(); // accept() -> null: nobody waiting
+    for (const c of skel.clients) {
       if (c.wantsRead && c.onReadable()) progress = true; // null from recv: nothing yet, ask again next pass
       if (c.wantsWrite && c.onWritable()) progress = true;
     }
-    if (clients.some((c) => c.done)) {
-      clients = clients.filter((c) => {
-        if (c.done) c.close();
-        return !c.done;
-      });
-      acceptAfter = 0; // fds are free again
-    }
+    skel.finishDone();
     if (progress) setImmediate(pass);
     else setTimeout(pass, IDLE_SLEEP_MS);
   };
   setImmediate(pass);
-
-  return {
-    stop() {
-      running = false;
-      return done;
-    },
-  };
+  return skel;
 }

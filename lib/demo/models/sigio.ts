@@ -9,7 +9,7 @@ import { fcntl } from '../../raw';
 import type { Socket } from '../../socket';
 import { Connection } from '../connection';
 import type { ServerOptions } from '../protocol';
-import { ACCEPT_RETRY_MS, AcceptFailures, openServer, type Running } from '../server';
+import { EventServer, openServer, type Running } from '../server';
 
 /** fcntl(F_SETOWN, pid) and O_ASYNC: "send me SIGIO when this fd is ready". */
 function signalDriven(sock: Socket): void {
@@ -23,37 +23,20 @@ function signalDriven(sock: Socket): void {
 const READS_PER_SWEEP = 64;
 
 export function serve(opts: ServerOptions): Running {
-  let clients: Connection[] = [];
-  let stopped = false;
   let again = false; // a sweep is queued
-  const failures = new AcceptFailures();
-  // Out of fds: the connection waits in the backlog, and no new SIGIO will say so; sweep again a little later.
-  let retry: NodeJS.Timeout | undefined;
+  const sweepSoon = (): void => {
+    if (again) return;
+    again = true;
+    setImmediate(() => {
+      again = false;
+      sweep();
+    });
+  };
   const sweep = (): void => {
-    if (stopped) return;
-    for (;;) {
-      let accepted;
-      try {
-        accepted = server.accept();
-      } catch (err) {
-        if (failures.failed(err)) {
-          retry ??= setTimeout(() => {
-            retry = undefined;
-            sweep();
-          }, ACCEPT_RETRY_MS);
-        }
-        break;
-      }
-      if (accepted === null) break;
-      failures.succeeded();
-      accepted[0].setBlocking(false);
-      signalDriven(accepted[0]);
-      const conn = new Connection(accepted[0], accepted[1], opts.delay, sweep);
-      conn.start();
-      clients.push(conn);
-    }
+    if (!skel.running) return;
+    skel.acceptAll();
     let more = false;
-    for (const c of clients) {
+    for (const c of skel.clients) {
       // Read until it would block (the next SIGIO comes only for new data), or the client had its share.
       let reads = 0;
       while (c.onReadable()) {
@@ -64,34 +47,31 @@ export function serve(opts: ServerOptions): Running {
       }
       c.onWritable();
     }
-    if (clients.some((c) => c.done)) {
-      clients = clients.filter((c) => {
-        if (c.done) c.close();
-        return !c.done;
-      });
-    }
-    if (more && !again) {
-      again = true;
-      setImmediate(() => {
-        again = false;
-        sweep();
-      });
-    }
+    skel.finishDone();
+    if (more) sweepSoon();
   };
   process.on('SIGIO', sweep); // before any socket can raise it: SIGIO's default action ends the process
-  const server = openServer(opts, 'sigio', { nonblocking: true });
-  signalDriven(server);
+  const skel: EventServer<Connection> = new EventServer(openServer(opts, 'sigio', { nonblocking: true }), {
+    accepted(sock, address) {
+      const conn = new Connection(sock, address, opts.delay, sweep);
+      signalDriven(sock);
+      skel.add(conn);
+    },
+    // Out of fds, the connection waits in the backlog, and no new SIGIO will say so: sweep again when accepting
+    // may go on.
+    resumed: sweepSoon,
+  });
+  signalDriven(skel.server);
   sweep(); // anything that came before O_ASYNC was set
   // A signal handler does not keep Node running; the server has nothing else on the event loop.
   const keepAlive = setInterval(() => {}, 0x7fffffff);
   return {
-    async stop() {
-      stopped = true;
+    stop() {
       clearInterval(keepAlive);
-      clearTimeout(retry);
       process.off('SIGIO', sweep);
-      for (const c of clients) c.close();
-      server.close();
+      const stopped = skel.stop();
+      skel.close();
+      return stopped;
     },
   };
 }

@@ -9,76 +9,51 @@ import { SHUT_RDWR } from '../../constants';
 import { close, shutdown } from '../../raw';
 import { log, isTracing } from '../log';
 import { peerName, type ServerOptions } from '../protocol';
-import { AcceptFailures, openServer, type Running } from '../server';
+import { openServer, serveAccepting, type Running } from '../server';
 
 export function serve(opts: ServerOptions): Running {
-  const server = openServer(opts, 'threads', { nonblocking: true });
-  const abort = new AbortController();
   const clients = new Map<Worker, number>();
-
-  const failures = new AcceptFailures();
-  const accepting = (async () => {
-    for (;;) {
-      let accepted;
-      try {
-        accepted = await server.acceptAsync({ signal: abort.signal });
-      } catch (err) {
-        if (abort.signal.aborted || !(await failures.waitOut(err, abort.signal))) return;
-        continue;
-      }
-      failures.succeeded();
-      const [conn, address] = accepted;
-      conn.setBlocking(true); // the worker serves it with blocking calls
-      const fd = conn.detach(); // the worker owns it now
-      // A thread that cannot start, or cannot load its code (out of fds or memory: each thread has its own event
-      // loop), never takes the fd: the client is refused, as the select model refuses what it cannot watch, and
-      // the fd closed here.
-      const refuse = (err: Error): void => {
-        log(`refusing ${peerName(address)}: cannot start its thread: ${err.message}`);
-        close(fd);
-      };
-      let worker: Worker;
-      try {
-        worker = new Worker(path.join(__dirname, 'threads-worker.js'), {
-          workerData: { fd, family: conn.family, address, delay: opts.delay, trace: isTracing() },
-          stdout: false,
-        });
-      } catch (err) {
-        refuse(err as Error);
-        continue;
-      }
-      let serving = false; // the thread said it owns the fd (its messages all come before its 'exit')
-      let failure: Error | undefined;
-      clients.set(worker, fd);
-      worker.on('message', (m) => {
-        if (m === 'serving') serving = true;
+  return serveAccepting(openServer(opts, 'threads', { nonblocking: true }), (conn, address) => {
+    conn.setBlocking(true); // the worker serves it with blocking calls
+    const fd = conn.detach(); // the worker owns it now
+    // A thread that cannot start, or cannot load its code (out of fds or memory: each thread has its own event
+    // loop), never takes the fd: the client is refused, as the select model refuses what it cannot watch, and
+    // the fd closed here.
+    const refuse = (err: Error): void => {
+      log(`refusing ${peerName(address)}: cannot start its thread: ${err.message}`);
+      close(fd);
+    };
+    let worker: Worker;
+    try {
+      worker = new Worker(path.join(__dirname, 'threads-worker.js'), {
+        workerData: { fd, family: conn.family, address, delay: opts.delay, trace: isTracing() },
+        stdout: false,
       });
-      worker.on('error', (err) => {
-        if (serving) log(`worker failed: ${err.message}`);
-        else failure = err;
-      });
-      worker.on('exit', () => {
-        clients.delete(worker);
-        if (!serving) refuse(failure ?? new Error('the thread ended before it took the connection'));
-      });
+    } catch (err) {
+      refuse(err as Error);
+      return;
     }
-  })();
-
-  return {
-    async stop() {
-      abort.abort();
-      await accepting;
-      server.close();
-      // A worker blocked in recv() wakes when its socket is shut down, sees end of stream, and exits.
-      const exits = [...clients].map(([worker, fd]) => {
-        try {
-          shutdown(fd, SHUT_RDWR);
-        } catch {
-          // already closed by the worker
-        }
-        return new Promise((resolve) => worker.once('exit', resolve));
-      });
-      await Promise.all(exits);
-    },
-  };
+    let serving = false; // the thread said it owns the fd (its messages all come before its 'exit')
+    let failure: Error | undefined;
+    clients.set(worker, fd);
+    worker.on('message', (m) => {
+      if (m === 'serving') serving = true;
+    });
+    worker.on('error', (err) => {
+      if (serving) log(`worker failed: ${err.message}`);
+      else failure = err;
+    });
+    worker.on('exit', () => {
+      clients.delete(worker);
+      if (!serving) refuse(failure ?? new Error('the thread ended before it took the connection'));
+    });
+  }, () => Promise.all([...clients].map(([worker, fd]) => {
+    // A worker blocked in recv() wakes when its socket is shut down, sees end of stream, and exits.
+    try {
+      shutdown(fd, SHUT_RDWR);
+    } catch {
+      // already closed by the worker
+    }
+    return new Promise((resolve) => worker.once('exit', resolve));
+  })));
 }
