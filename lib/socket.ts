@@ -283,6 +283,7 @@ export class Socket {
         raw.setBlocking(fd, arg as boolean);
         return undefined;
       default:
+        call satisfies never; // a new AsyncCall without its case is a compile error
         throw invalidArgValue('call', 'is not a system call of the async methods', call);
     }
   }

@@ -5,23 +5,26 @@
  *   sockfd-demo server [--io MODEL] [--host 127.0.0.1] [--port 9999] [--backlog 5] [--delay ms] [--trace] [--workers N]
  *   sockfd-demo client [--host 127.0.0.1] [--port 9999]
  *
- * MODEL: blocking, threads, nonblocking, select, poll, epoll, async, sigio (default: epoll on Linux, else poll).
+ * MODEL: one of the registry's (./models/index.ts): blocking, threads, nonblocking, select, poll, epoll, async,
+ * sigio (default: epoll on Linux, else poll).
  */
 import { parseArgs } from 'node:util';
-import { hasEpoll } from '../epoll';
 import { runClient } from './client';
 import { log, setTrace } from './log';
+import { MODEL_NAMES, WORKER_MODELS, defaultModel, isModelName, modelInfo, type ModelName } from './models';
 import { DEFAULTS, type ServerOptions } from './protocol';
 import type { Running } from './server';
 import { serveOnWorkers } from './workers';
 
-export const MODELS = ['blocking', 'threads', 'nonblocking', 'select', 'poll', 'epoll', 'async', 'sigio'] as const;
-export type Model = (typeof MODELS)[number];
-
 const USAGE = `usage:
   sockfd-demo server [--io MODEL] [--host HOST] [--port PORT] [--backlog N] [--delay MS] [--trace] [--workers N]
   sockfd-demo client [--host HOST] [--port PORT]
-MODEL: ${MODELS.join(', ')} (default: ${hasEpoll ? 'epoll' : 'poll'})`;
+MODEL (default: ${defaultModel()}):
+${MODEL_NAMES.map((name) => {
+  const info = modelInfo(name);
+  const notes = [info.workers !== null ? `takes --workers (${info.workers.unit}s)` : '', info.unavailable() ?? ''].filter(Boolean);
+  return `  ${name.padEnd(12)}${info.shows}${notes.length > 0 ? ` [${notes.join('; ')}]` : ''}`;
+}).join('\n')}`;
 
 function fail(message: string): never {
   process.stderr.write(`sockfd-demo: ${message}\n${USAGE}\n`);
@@ -35,22 +38,15 @@ function int(value: string | undefined, name: string, dflt: number, min: number,
   return n;
 }
 
-async function startServer(model: Model, opts: ServerOptions): Promise<Running | undefined> {
+async function startServer(model: ModelName, opts: ServerOptions): Promise<Running> {
+  const info = modelInfo(model);
+  const missing = info.unavailable();
+  if (missing !== null) fail(`--io ${model} cannot run here: ${missing}`);
   if (opts.workers > 1) {
-    if (model !== 'epoll' && model !== 'poll') fail('--workers is for the epoll and poll models');
+    if (info.workers === null) fail(`--workers is for the ${WORKER_MODELS.join(' and ')} models`);
     return serveOnWorkers(model, opts);
   }
-  // Each model is loaded only when chosen.
-  switch (model) {
-    case 'blocking': return (await import('./models/blocking')).serve(opts);
-    case 'threads': return (await import('./models/threads')).serve(opts);
-    case 'nonblocking': return (await import('./models/nonblocking')).serve(opts);
-    case 'select': return (await import('./models/select')).serve(opts);
-    case 'poll': return (await import('./models/poll')).serve(opts);
-    case 'epoll': return (await import('./models/epoll')).serve(opts);
-    case 'async': return (await import('./models/async')).serve(opts);
-    case 'sigio': return (await import('./models/sigio')).serve(opts);
-  }
+  return (await info.load()).serve(opts); // the blocking model never returns
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -83,8 +79,8 @@ export async function main(argv: string[]): Promise<number> {
   const port = int(values.port, 'port', DEFAULTS.port, 0, 65535);
   if (command === 'client') return runClient(host, port);
   if (command !== 'server') fail(`unknown command ${JSON.stringify(command)}`);
-  const model = (values.io ?? (hasEpoll ? 'epoll' : 'poll')) as Model;
-  if (!MODELS.includes(model)) fail(`unknown --io ${JSON.stringify(model)}`);
+  const model = values.io ?? defaultModel();
+  if (!isModelName(model)) fail(`unknown --io ${JSON.stringify(model)}`);
   const opts: ServerOptions = {
     host,
     port,
@@ -94,7 +90,7 @@ export async function main(argv: string[]): Promise<number> {
     workers: int(values.workers, 'workers', DEFAULTS.workers, 1, 256),
   };
   setTrace(opts.trace);
-  let running: Running | undefined;
+  let running: Running;
   try {
     running = await startServer(model, opts);
   } catch (err) {
@@ -102,7 +98,6 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`sockfd-demo: cannot start the ${model} server on ${host}:${port}: ${e.message}\n`);
     return 1;
   }
-  if (running === undefined) return 0; // the blocking model never returns
   const stopper = running;
   let stopping = false;
   const stop = (signal: string): void => {

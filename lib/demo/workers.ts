@@ -1,5 +1,5 @@
 /**
- * `--workers N` (poll and epoll models): N threads, each with its own listening socket on the same port
+ * `--workers N` (the models whose registry entry takes workers: poll and epoll): N threads, each with its own listening socket on the same port
  * (SO_REUSEPORT: the kernel spreads new connections over them) and its own selector loop, to use more than
  * one core. The main thread only starts them and stops them.
  */
@@ -9,10 +9,11 @@ import { SOL_SOCKET, SO_REUSEPORT, AF_INET, AF_INET6, SOCK_STREAM } from '../con
 import { Socket } from '../socket';
 import { isIP } from 'node:net';
 import { log, isTracing } from './log';
+import type { ModelName } from './models';
 import type { ServerOptions } from './protocol';
 import type { Running } from './server';
 
-export async function serveOnWorkers(model: 'poll' | 'epoll', opts: ServerOptions): Promise<Running> {
+export async function serveOnWorkers(model: ModelName, opts: ServerOptions): Promise<Running> {
   // Hold the port (chosen by the kernel when --port 0) until every worker has bound it too.
   const holder = new Socket(isIP(opts.host) === 6 ? AF_INET6 : AF_INET, SOCK_STREAM);
   holder.setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);

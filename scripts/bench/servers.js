@@ -8,7 +8,9 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..', '..');
-const MODELS = ['threads', 'nonblocking', 'select', 'poll', 'epoll', 'async', 'sigio'];
+// Every concurrent model of the registry that runs here (blocking serves one client at a time: nothing to measure).
+const registry = require(path.join(root, 'dist', 'demo', 'models'));
+const MODELS = registry.MODEL_NAMES.filter((name) => registry.MODELS[name].concurrent && registry.MODELS[name].unavailable() === null);
 
 function compile(name, tmp) {
   const out = path.join(tmp, name);

@@ -35,7 +35,7 @@ export function serveClient(conn: Socket, addr: Address, delay: number): void {
   }
 }
 
-export function serve(opts: ServerOptions): undefined {
+export function serve(opts: ServerOptions): never {
   const s = openServer(opts, 'blocking');
   for (;;) {
     const [conn, addr] = s.accept()!;

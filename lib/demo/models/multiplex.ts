@@ -6,15 +6,15 @@
  * The loop waits at most 250 ms at a time and yields to Node's event loop between rounds (every 64 busy
  * rounds, or after an idle wait), so that Ctrl-C, timers (--delay) and worker messages are handled promptly.
  */
-import { EVENT_READ, EVENT_WRITE, type BaseSelector, type EpollSelector, type PollSelector, type SelectSelector } from '../../selectors';
-import type { Socket } from '../../socket';
+import { EVENT_READ, EVENT_WRITE, type BaseSelector, type SelectorInfo } from '../../selectors';
 import { Connection } from '../connection';
 import { isTracing, log } from '../log';
 import { peerName, type ServerOptions } from '../protocol';
-import { ACCEPT_RETRY_MS, AcceptFailures, openServer, type Running } from '../server';
+import { EventServer, openServer, type Running } from '../server';
 import { tracedSelector } from '../trace';
 
-type SelectorClass = typeof SelectSelector | typeof PollSelector | typeof EpollSelector;
+/** A class of the selector registry (lib/selectors/kinds.ts). */
+type SelectorClass = SelectorInfo['cls'];
 
 const IDLE_WAIT_MS = 250;
 const ROUNDS_PER_TURN = 64;
@@ -25,18 +25,13 @@ export function serveWithSelector(Selector: SelectorClass, model: string, opts: 
   const sel = new Sel() as BaseSelector<Connection | null>;
   sel.register(server, EVENT_READ, null); // data null: the listening socket
   const wait = opts.delay > 0 ? Math.min(IDLE_WAIT_MS, opts.delay) : IDLE_WAIT_MS;
-  let running = true;
-  let finished: () => void = () => {};
-  const done = new Promise<void>((resolve) => (finished = resolve));
-
-  const conns = new Set<Connection>();
 
   // Watches what a connection wants (a delayed answer, --delay, asks for writability when it is queued), and
   // closes it once done. A connection that waits for nothing but a delayed answer is not watched meanwhile: its
   // socket may be readable for ever (the end of stream), which would make every wait return at once.
   const update = (conn: Connection): void => {
     if (conn.done) {
-      finish(conn);
+      skel.finish(conn);
       return;
     }
     const events = (conn.wantsRead ? EVENT_READ : 0) | (conn.wantsWrite ? EVENT_WRITE : 0);
@@ -50,42 +45,8 @@ export function serveWithSelector(Selector: SelectorClass, model: string, opts: 
     }
   };
 
-  const finish = (conn: Connection): void => {
-    if (!conns.delete(conn)) return; // closed already
-    if (sel.getMap().has(conn.sock.fileno())) sel.unregister(conn.sock);
-    conn.close();
-    resumeAccepting(); // an fd is free
-  };
-
-  // Out of fds, the listening socket stays readable with the connection it cannot take: stop watching it until
-  // a client leaves or ACCEPT_RETRY_MS pass, instead of spinning on the failure.
-  const failures = new AcceptFailures();
-  let acceptPause: NodeJS.Timeout | undefined;
-  const pauseAccepting = (): void => {
-    sel.unregister(server);
-    acceptPause = setTimeout(resumeAccepting, ACCEPT_RETRY_MS);
-  };
-  const resumeAccepting = (): void => {
-    if (acceptPause === undefined) return;
-    clearTimeout(acceptPause);
-    acceptPause = undefined;
-    if (running) sel.register(server, EVENT_READ, null);
-  };
-
-  const acceptAll = (): void => {
-    for (;;) {
-      let accepted: [Socket, import('../../address').Address] | null;
-      try {
-        accepted = server.accept();
-      } catch (err) {
-        // Out of fds (pause), or a connection reset before we took it: log it and keep serving the others.
-        if (failures.failed(err)) pauseAccepting();
-        return;
-      }
-      if (accepted === null) return;
-      failures.succeeded();
-      const [sock, address] = accepted;
-      sock.setBlocking(false);
+  const skel: EventServer<Connection> = new EventServer(server, {
+    accepted(sock, address) {
       const conn = new Connection(sock, address, opts.delay, update);
       try {
         sel.register(sock, EVENT_READ, conn);
@@ -94,21 +55,26 @@ export function serveWithSelector(Selector: SelectorClass, model: string, opts: 
         // it sees the end of the stream at once), keep serving the others.
         log(`refusing ${peerName(address)}: ${(err as Error).message}`);
         sock.close();
-        continue;
+        return;
       }
-      conns.add(conn);
-      conn.start();
+      skel.add(conn);
       update(conn);
-    }
-  };
+    },
+    // Out of fds, the listening socket stays readable with the connection it cannot take: stop watching it.
+    paused: () => sel.unregister(server),
+    resumed: () => sel.register(server, EVENT_READ, null),
+    leaving(conn) {
+      if (sel.getMap().has(conn.sock.fileno())) sel.unregister(conn.sock);
+    },
+  });
 
   const turn = (): void => {
-    for (let round = 0; round < ROUNDS_PER_TURN && running; round++) {
+    for (let round = 0; round < ROUNDS_PER_TURN && skel.running; round++) {
       const ready = sel.select(wait);
       for (const [key, events] of ready) {
         const conn = key.data;
         if (conn === null) {
-          acceptAll();
+          skel.acceptAll();
           continue;
         }
         if ((events & EVENT_READ) !== 0) conn.onReadable();
@@ -117,23 +83,12 @@ export function serveWithSelector(Selector: SelectorClass, model: string, opts: 
       }
       if (ready.length === 0) break; // idle: let the event loop run
     }
-    if (running) setImmediate(turn);
+    if (skel.running) setImmediate(turn);
     else {
-      clearTimeout(acceptPause);
-      for (const conn of conns) conn.close();
-      conns.clear();
       sel.close();
-      server.close();
-      finished();
+      skel.close();
     }
   };
   setImmediate(turn);
-
-  return {
-    stop() {
-      running = false;
-      return done;
-    },
-  };
+  return skel;
 }
-
