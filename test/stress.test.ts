@@ -1,7 +1,7 @@
 /**
  * Faults and load against the demo server (lib/demo), run as a child process of the built CLI:
  *
- * - every concurrent model (threads, nonblocking, select, poll, epoll, async, sigio, epoll --workers 2) through a
+ * - every concurrent model of the registry (lib/demo/models), and each that takes --workers on 2 threads, through a
  *   storm of faulty clients: resets (SO_LINGER {on, 0}) in the middle of a message, with answers unread, with
  *   input the server has not read; half-closes; clients that connect and vanish (FIN or RST, before reading a
  *   word); binary garbage (NUL bytes, invalid UTF-8, near-misses of `exit`); 1 MiB in one write; clients that
@@ -9,29 +9,36 @@
  *   served correctly throughout, and afterwards the server must have logged every close and hold exactly the fds
  *   it held before (/proc/<pid>/fd);
  * - half-close with --delay: the answer to the last message still comes, then the end of stream;
- * - 10000 concurrent connections on the epoll and poll models; more than FD_SETSIZE on select, which refuses the
- *   fds it cannot hold with a log line and goes on serving the others;
+ * - 10000 concurrent connections on the models made to scale (those that take --workers: poll, epoll); more than
+ *   FD_SETSIZE on select, which refuses the fds it cannot hold with a log line and goes on serving the others;
  * - out of fds (RLIMIT_NOFILE 64): every model logs it once, serves the clients it has, and accepts again when
  *   they leave;
  * - a listen backlog overflow: SYNs dropped while the accept queue is full are retried by the kernel, and every
  *   client is served;
- * - memory and fds flat over connect/disconnect cycles (epoll and poll).
+ * - memory and fds flat over connect/disconnect cycles (the models made to scale).
  *
  * Scale: SOCKFD_STRESS unset is the quick form `npm test` runs; `ci` and `full` (npm run test:stress) run more
  * rounds and cycles (test/helpers/stress.ts). Nothing here asserts a speed: the time limits are deadlines that
  * fail a hung server.
+ *
+ * The models come from the model registry, through the demo harness (test/helpers/demo.ts): a new model is
+ * stressed without a word changed here. A model this machine cannot run is skipped with the registry's reason.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkFdLeaks } from './helpers/fds';
 import { root } from './helpers/child';
 import {
-  Client, DemoServer, FIXTURES, answerCount, destroyClients, eventually, expectAnswer, fdCount, fdKindCounts, fdKinds,
-  expectRssBelow, inBatches, listenOverflows, openFileLimit, reapServers, rssKiB, stressScale, UNDER_ASAN, type MemoryReport,
-} from './helpers/stress';
+  CONFIGS, Client, DemoServer, FIXTURES, cleanUpDemo, converse, destroyClients, eventually, expectAnswer, io, runnable,
+  type DemoConfig, type MemoryReport,
+} from './helpers/demo';
+import { fdCount, fdKindCounts, fdKinds, listenOverflows, openFileLimit, rssKiB } from './helpers/proc';
+import { answerCount, expectRssBelow, inBatches, stressScale, UNDER_ASAN } from './helpers/stress';
+import { defaultModel } from '../lib/demo/models';
 
 checkFdLeaks();
+cleanUpDemo();
 
 const SCALE = stressScale(process.env.SOCKFD_STRESS);
 if (SCALE.name !== 'quick') console.log(`stress tests: SOCKFD_STRESS=${SCALE.name}`, SCALE);
@@ -40,36 +47,32 @@ if (SCALE.name !== 'quick') console.log(`stress tests: SOCKFD_STRESS=${SCALE.nam
 const T = SCALE.name === 'quick' ? 120_000 : 600_000;
 
 const children = new Set<ChildProcess>();
-afterEach(async () => {
-  await destroyClients();
-});
 afterAll(async () => {
   await Promise.all([...children].map((c) => {
     if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     return new Promise((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve(undefined) : c.once('close', resolve)));
   }));
-  await reapServers();
 });
 
-interface Config {
-  name: string;
-  args: string[];
-  /** Listening sockets (SO_REUSEPORT workers each have one). */
-  listeners: number;
-  /** One thread per client: memory is not comparable before and after. */
-  threadPerClient?: boolean;
-}
-const io = (model: string, extra: string[] = []): string[] => ['--io', model, ...extra, '--port', '0'];
-const CONFIGS: Config[] = [
-  { name: 'threads', args: io('threads'), listeners: 1, threadPerClient: true },
-  { name: 'nonblocking', args: io('nonblocking'), listeners: 1 },
-  { name: 'select', args: io('select'), listeners: 1 },
-  { name: 'poll', args: io('poll'), listeners: 1 },
-  { name: 'epoll', args: io('epoll'), listeners: 1 },
-  { name: 'async', args: io('async'), listeners: 1 },
-  { name: 'sigio', args: io('sigio'), listeners: 1 },
-  { name: 'epoll --workers 2', args: io('epoll', ['--workers', '2']), listeners: 2 },
-];
+// The ways to run the server (helpers/demo.ts's CONFIGS: every model of the registry, and each that takes
+// --workers on 2 threads), chosen by what the registry says of them.
+
+/** The models that serve several clients at once: the faults, out of fds, the backlog while stopped. */
+const CONCURRENT = CONFIGS.filter((c) => c.concurrent);
+
+/**
+ * The models made to scale, on one thread: 10000 connections, and the memory over connect/disconnect cycles.
+ * The registry has no field for it; the models that take --workers (poll, epoll: no FD_SETSIZE, no thread
+ * or busy loop per client) are the ones meant to.
+ */
+const SCALING = CONFIGS.filter((c) => c.info.workers !== null && c.listeners === 1);
+
+/**
+ * The listen backlog test's models at the quick scale: one of each way a stopped and continued server differs:
+ * the default model, alone and on workers (a listening socket each), a thread per client, and signal-driven I/O
+ * (what came in meanwhile is announced by a SIGIO after SIGCONT).
+ */
+const representative = (c: DemoConfig): boolean => c.model === defaultModel() || c.threadPerClient || c.info.ioModel === 'signal-driven';
 
 // Messages of the well-behaved clients: text, each read whole by one recv (under 1024 bytes, sent in lock-step).
 const MESSAGES = ['hello', 'what is the number?', 'x', '  padded  ', 'exit now', 'exits', 'été', 'a'.repeat(1000)];
@@ -316,15 +319,7 @@ async function neverReads(server: DemoServer, name: string, bytes: number): Prom
   };
 }
 
-/** A whole well-behaved conversation. */
-async function converse(server: DemoServer, name: string, messages = 3): Promise<void> {
-  const c = await Client.connect(server, name);
-  await c.welcome();
-  for (let i = 0; i < messages; i++) await c.ask(MESSAGES[i % MESSAGES.length]);
-  await c.exit();
-}
-
-describe.each(CONFIGS)('server --io $name under faults and load', (cfg) => {
+describe.each(runnable(CONCURRENT, 'the storm'))('server --io $name under faults and load', (cfg) => {
   let server: DemoServer;
   let base: number;
 
@@ -415,17 +410,17 @@ describe.each(CONFIGS)('server --io $name under faults and load', (cfg) => {
 // Half-close with --delay: the answer is queued after the read, and must still go out before the close.
 
 describe('half-close with --delay 20', () => {
-  const models = ['blocking', ...CONFIGS.map((c) => c.name)];
+  const configs = runnable(CONFIGS, 'half-close with --delay 20'); // every model, one client at a time or not
   const delayed = new Map<string, DemoServer>();
   beforeAll(async () => {
-    await Promise.all(CONFIGS.map(async (cfg) => delayed.set(cfg.name, await DemoServer.start([...cfg.args, '--delay', '20']))));
-    delayed.set('blocking', await DemoServer.start([...io('blocking'), '--delay', '20']));
+    await Promise.all(configs.map(async (cfg) => delayed.set(cfg.name, await DemoServer.start([...cfg.args, '--delay', '20']))));
   }, T);
   afterAll(async () => {
     await Promise.all([...delayed.values()].map((s) => s.kill()));
   });
 
-  it.each(models)('--io %s: the answer to the last message, then the end of stream', async (model) => {
+  it.each(configs)('--io $name: the answer to the last message, then the end of stream', async (cfg) => {
+    const model = cfg.name;
     const server = delayed.get(model)!;
     const c = await Client.connect(server, 'half-close');
     await c.welcome();
@@ -459,10 +454,10 @@ function needFds(ctx: { skip(note?: string): never }, server: DemoServer, needed
   }
 }
 
-describe.each(['epoll', 'poll'])(`${SCALE.concurrent} concurrent connections on --io %s`, (model) => {
+describe.each(runnable(SCALING, `${SCALE.concurrent} concurrent connections`))(`${SCALE.concurrent} concurrent connections on --io $name`, (cfg) => {
   let server: DemoServer;
   beforeAll(async () => {
-    server = await DemoServer.start([...io(model), '--backlog', '4096'], { trackPorts: false });
+    server = await DemoServer.start([...cfg.args, '--backlog', '4096'], { trackPorts: false });
   }, T);
   afterAll(async () => {
     await server?.kill();
@@ -497,10 +492,11 @@ describe.each(['epoll', 'poll'])(`${SCALE.concurrent} concurrent connections on 
     await server.allClosesLogged();
     await server.fdsBackTo(base);
     server.expectCleanLog();
-    console.log(`stress ${model}: ${n} concurrent connections: server fds ${base} -> ${base + n} -> ${fdCount(server.pid)}; RSS with all open ${rssAll} KiB`);
+    console.log(`stress ${cfg.name}: ${n} concurrent connections: server fds ${base} -> ${base + n} -> ${fdCount(server.pid)}; RSS with all open ${rssAll} KiB`);
   }, T);
 });
 
+// About select alone: FD_SETSIZE is select(2)'s limit.
 describe('more than FD_SETSIZE connections on --io select', () => {
   let server: DemoServer;
   beforeAll(async () => {
@@ -564,7 +560,7 @@ describe.skipIf(UNDER_ASAN)('out of file descriptors (RLIMIT_NOFILE 64)', () => 
   const FD_LIMIT = 64;
   const CLIENTS = 80; // more than the fds left to any model
 
-  it.each(CONFIGS)('--io $name: logs it once, serves the clients it has, and accepts again when they leave', async (cfg) => {
+  it.each(runnable(CONCURRENT, 'out of file descriptors'))('--io $name: logs it once, serves the clients it has, and accepts again when they leave', async (cfg) => {
     const server = await DemoServer.start([...cfg.args, '--backlog', '511'], { fdLimit: FD_LIMIT });
     try {
       expect(openFileLimit(server.pid)).toBe(FD_LIMIT);
@@ -604,7 +600,7 @@ describe.skipIf(UNDER_ASAN)('out of file descriptors (RLIMIT_NOFILE 64)', () => 
           await c.destroy();
         }
       }));
-      if (cfg.name !== 'threads') expect(refused).toBe(0);
+      if (!cfg.threadPerClient) expect(refused).toBe(0);
       expect(server.acceptingAgain).toBeGreaterThan(0);
       server.clientConnections -= refused;
       await server.allClosesLogged();
@@ -633,11 +629,11 @@ describe.skipIf(UNDER_ASAN)('out of file descriptors (RLIMIT_NOFILE 64)', () => 
 // ---------------------------------------------------------------------------------------------------------------
 // A log nobody reads for a while: once the threads model has started a thread, Node has made fds 1 and 2
 // non-blocking (a worker's output is piped through the main thread's process.stdout and stderr), so a full pipe
-// is EAGAIN to a write, not a wait.
+// is EAGAIN to a write, not a wait. Every model with a thread per client, each of them tracing.
 
-describe('--io threads --trace with its stderr unread for a while', () => {
+describe.each(runnable(CONFIGS.filter((c) => c.threadPerClient), '--trace with its stderr unread'))('--io $name --trace with its stderr unread for a while', (cfg) => {
   it('waits for the full pipe, as a blocking write would, and serves every client', async () => {
-    const server = await DemoServer.start([...io('threads'), '--trace', '--backlog', '511']);
+    const server = await DemoServer.start([...cfg.args, '--trace', '--backlog', '511']);
     try {
       await converse(server, 'warm-up');
       await server.allClosesLogged();
@@ -663,7 +659,7 @@ describe('--io threads --trace with its stderr unread for a while', () => {
       expect(server.failures, server.failureSamples.join('\n')).toBe(0);
       expect(server.unexpected).toEqual([]);
       expect(server.alive).toBe(true);
-      console.log(`stress threads --trace: ${conversations} conversations with stderr unread, ${perConversation} bytes of trace each; ` +
+      console.log(`stress ${cfg.name} --trace: ${conversations} conversations with stderr unread, ${perConversation} bytes of trace each; ` +
         `${stalled ? 'the server waited for the pipe until it was read again' : 'all done before the pipe filled'}`);
     } finally {
       await server.kill();
@@ -683,7 +679,7 @@ describe('--io threads --trace with its stderr unread for a while', () => {
 const QUEUED_PER_LISTENER = 2;
 
 describe('listen backlog overflow (--backlog 1)', () => {
-  const backlogConfigs = SCALE.backlogModels === 'all' ? CONFIGS : CONFIGS.filter((c) => ['epoll', 'threads', 'sigio', 'epoll --workers 2'].includes(c.name));
+  const backlogConfigs = runnable(SCALE.backlogModels === 'all' ? CONCURRENT : CONCURRENT.filter(representative), 'the backlog overflow');
 
   /**
    * Connects `count` clients, each sending a message at once (before its Welcome): a client whose handshake
@@ -710,8 +706,9 @@ describe('listen backlog overflow (--backlog 1)', () => {
     }));
   }
 
-  it('blocking: clients beyond the full backlog are retried by the kernel and served in turn', async () => {
-    const server = await DemoServer.start([...io('blocking'), '--backlog', '1']);
+  // The models that serve one client at a time (blocking): the others wait in the backlog meanwhile.
+  it.each(runnable(CONFIGS.filter((c) => !c.concurrent), 'the backlog overflow'))('--io $name: clients beyond the full backlog are retried by the kernel and served in turn', async (cfg) => {
+    const server = await DemoServer.start([...cfg.args, '--backlog', '1']);
     try {
       const first = await Client.connect(server, 'first');
       await first.welcome(); // accepted and being served: the others wait in the backlog
@@ -768,8 +765,8 @@ const PROBE = path.join(FIXTURES, 'memory-probe.js');
 const CYCLER = path.join(FIXTURES, 'cycle-client.js');
 const PHASES = 10;
 
-describe.each(['epoll', 'poll'] as const)('connect/disconnect cycles on --io %s', (model) => {
-  const cycles = SCALE.cycles[model];
+describe.each(runnable(SCALING, 'connect/disconnect cycles'))('connect/disconnect cycles on --io $name', (cfg) => {
+  const cycles = SCALE.cycles;
 
   it(`keeps memory and fds flat over ${cycles} cycles`, async () => {
     // The server runs with a memory probe preloaded (a full GC, then a report, on SIGUSR2), V8's young
@@ -777,7 +774,7 @@ describe.each(['epoll', 'poll'] as const)('connect/disconnect cycles on --io %s'
     // generation (up to 2 x 16 MiB) and each GC helper thread's malloc arena at its own discretion, tens of MiB
     // of noise that a leak of 100 bytes a connection would hide in. The old generation, where anything retained
     // ends up, is not capped.
-    const server = await DemoServer.start([...io(model), '--backlog', '1024'], {
+    const server = await DemoServer.start([...cfg.args, '--backlog', '1024'], {
       nodeArgs: ['--max-semi-space-size=1', '--single-threaded-gc', '--expose-gc', '--require', PROBE],
       trackPorts: false,
     });
@@ -827,7 +824,7 @@ describe.each(['epoll', 'poll'] as const)('connect/disconnect cycles on --io %s'
       for (const r of reports) expect(r.fds, `fds at rest after ${r.cycles} cycles`).toBe(base);
       const warm = reports[0]; // after 10% of the cycles: code compiled, pools and caches filled
       const end = reports[reports.length - 1];
-      console.log(`stress ${model}: ${cycles} cycles: fds ${base} throughout; after a full GC, RSS ${warm.memory.rss} KiB after ` +
+      console.log(`stress ${cfg.name}: ${cycles} cycles: fds ${base} throughout; after a full GC, RSS ${warm.memory.rss} KiB after ` +
         `${warm.cycles} cycles, ${end.memory.rss} KiB after ${end.cycles} (${end.memory.rss - warm.memory.rss >= 0 ? '+' : ''}${end.memory.rss - warm.memory.rss} KiB); ` +
         `JS heap used ${warm.memory.heapUsed} -> ${end.memory.heapUsed} KiB; RSS by phase: ${reports.map((r) => r.memory.rss).join(' ')}`);
       // At rest, after a full GC: a retained JS object of 12 bytes a connection would show as 1 MiB over

@@ -1,0 +1,87 @@
+/**
+ * What /proc says of another process (the demo server in a child process): its fds, counted and by kind, its
+ * TCP sockets, its resident memory and fd limit; and the listen overflows of this network namespace.
+ */
+import * as fs from 'node:fs';
+
+/** The number of fds open in process `pid`. */
+export function fdCount(pid: number): number {
+  return fs.readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/** The fds of `pid` counted by kind: `socket:`, `pipe:`, `anon_inode:[eventpoll]`, `/dev/null`... */
+export function fdKindCounts(pid: number): Map<string, number> {
+  const kinds = new Map<string, number>();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    let target = '?';
+    try {
+      target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`).replace(/\[\d+\]$/, '');
+    } catch {
+      /* closed meanwhile */
+    }
+    kinds.set(target, (kinds.get(target) ?? 0) + 1);
+  }
+  return kinds;
+}
+
+/** fdKindCounts as text, for diagnostics. */
+export function fdKinds(pid: number): string {
+  return [...fdKindCounts(pid)].map(([k, n]) => `${n} x ${k}`).join(', ');
+}
+
+const TCP_STATES = ['', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING'];
+
+/** The TCP sockets among the fds of `pid`: local port, remote port and state of each, for diagnostics. */
+export function tcpSockets(pid: number): string[] {
+  const byInode = new Map<string, string>();
+  for (const table of ['tcp', 'tcp6']) {
+    let text = '';
+    try {
+      text = fs.readFileSync(`/proc/${pid}/net/${table}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10) continue;
+      const port = (a: string): number => parseInt(a.split(':')[1], 16);
+      byInode.set(f[9], `${port(f[1])}->${port(f[2])} ${TCP_STATES[parseInt(f[3], 16)] ?? f[3]}`);
+    }
+  }
+  const found: string[] = [];
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    let target = '';
+    try {
+      target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m) found.push(`fd ${fd}: ${byInode.get(m[1]) ?? 'not TCP'}`);
+  }
+  return found;
+}
+
+/** VmRSS of `pid`, in KiB. */
+export function rssKiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(m[1]);
+}
+
+/** The soft RLIMIT_NOFILE of `pid` (or 'self'). */
+export function openFileLimit(pid: number | 'self'): number {
+  const m = /^Max open files\s+(\d+|unlimited)\s/m.exec(fs.readFileSync(`/proc/${pid}/limits`, 'utf8'));
+  if (!m) throw new Error(`no "Max open files" in /proc/${pid}/limits`);
+  return m[1] === 'unlimited' ? Infinity : Number(m[1]);
+}
+
+/** TcpExt ListenOverflows of this network namespace: SYNs and handshakes dropped because an accept queue was full. */
+export function listenOverflows(): number {
+  const lines = fs.readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'));
+  const names = lines[0].split(/\s+/);
+  const values = lines[1].split(/\s+/);
+  const i = names.indexOf('ListenOverflows');
+  if (i < 0) throw new Error('no ListenOverflows in /proc/net/netstat');
+  return Number(values[i]);
+}
