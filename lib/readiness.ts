@@ -78,6 +78,9 @@ export type CloseError = (syscall: string) => Error;
 export class Readiness {
   readonly fd: number;
   #watcher: Watcher | null = null;
+  // The events the watcher watches, as this class last set them: read on every wait and every readiness, where
+  // the Watcher's own getter would ask the addon whether close(fd) stopped it (then update() throws).
+  #events = 0;
   readonly #readers: Waiter[] = [];
   readonly #writers: Waiter[] = [];
   #closed: CloseError | null = null;
@@ -127,6 +130,7 @@ export class Readiness {
     if (this.#watcher !== null) {
       this.#watcher.stop();
       this.#watcher = null;
+      this.#events = 0;
     }
     this.#fail(null);
   }
@@ -137,26 +141,37 @@ export class Readiness {
     if (this.#watcher === null) {
       if (needed === 0) return;
       this.#watcher = new Watcher(this.fd, needed, (err, ready) => this.#onReady(err, ready));
-    } else if ((this.#watcher.events & needed) !== needed) {
-      this.#watcher.update(this.#watcher.events | needed);
+      this.#events = needed;
+    } else if ((this.#events & needed) !== needed) {
+      this.#update(this.#events | needed);
     }
   }
 
+  /** Changes the watched events; a refused change leaves the watcher paused (as Watcher#update does). */
+  #update(events: number): void {
+    try {
+      this.#watcher!.update(events);
+    } catch (err) {
+      this.#events = 0;
+      throw err;
+    }
+    this.#events = events;
+  }
+
   #onReady(err: Error | null, ready: number): void {
-    const watcher = this.#watcher!;
     if (err !== null) {
       this.#fail(err);
-      watcher.update(0);
+      this.#update(0);
       return;
     }
     const readers = this.#readers;
     const writers = this.#writers;
-    let events = watcher.events;
+    let events = this.#events;
     const wakeReaders = (ready & WATCH_READ) !== 0 && readers.length > 0;
     const wakeWriters = (ready & WATCH_WRITE) !== 0 && writers.length > 0;
     if ((ready & WATCH_READ) !== 0 && !wakeReaders) events &= ~WATCH_READ; // ready, and nobody waits to read: stop asking
     if ((ready & WATCH_WRITE) !== 0 && !wakeWriters) events &= ~WATCH_WRITE;
-    if (events !== watcher.events) watcher.update(events);
+    if (events !== this.#events) this.#update(events);
     // Each woken call retries its system call; one that meets would-block again waits again. Resolving runs no
     // code synchronously, so the queues are emptied in place.
     if (wakeReaders) wake(readers);

@@ -9,7 +9,7 @@ import { native } from './binding';
 import * as raw from './raw';
 import { type Address, type AddressInput, type InetAddressInput } from './address';
 import {
-  abortError, asBytes, bufferChanged, checkData, checkFd, checkInt32, errnoError, errnoErrorFromNumber, invalidArgType,
+  abortError, asBytes, bufferChanged, byteLengthOf, checkData, checkFd, checkInt32, errnoError, errnoErrorFromNumber, invalidArgType,
   invalidArgValue, type BytesLike, type Data,
 } from './errors';
 import { WATCH_READ, WATCH_WRITE } from './watch';
@@ -59,6 +59,9 @@ const disposeSymbol: typeof Symbol.dispose = Symbol.dispose ?? (Symbol.for('node
 export class Socket {
   #fd: number;
   #nonblocking: boolean;
+  // The last async read returned less than it asked for: the receive buffer is empty, so the next async read
+  // waits for readiness first (as libuv does after a partial read) instead of spending a recv on "would block".
+  #drained = false;
   // The event-loop side (the watcher, the waiting calls), created by the first async call that has to wait.
   #readiness: Readiness | null = null;
   /** The address family: `AF_INET`, `AF_INET6` or `AF_UNIX` (or another the caller chose). */
@@ -347,23 +350,42 @@ export class Socket {
     }
   }
 
-  /** Up to `size` bytes once some arrive (an empty Buffer at end of stream), without blocking the event loop. */
+  /**
+   * Up to `size` bytes once some arrive (an empty Buffer at end of stream), without blocking the event loop.
+   * Like libuv's reads, a read that returned less than asked for (the socket's buffer is empty now) makes the
+   * next read wait for readiness before it tries: a server that answers and reads again does not pay for a
+   * recv that can only say "would block".
+   */
   async recvAsync(size: number, options?: AsyncOptions): Promise<Buffer> {
     const signal = checkOptions(options);
     for (;;) {
-      const data = this.attempt('recv', this.#async('recv', signal), size) as Buffer | null;
-      if (data !== null) return data;
+      const fd = this.#async('recv', signal);
+      if (!this.#drained) {
+        const data = this.attempt('recv', fd, size) as Buffer | null;
+        if (data !== null) {
+          this.#drained = data.length < size;
+          return data;
+        }
+      }
       await this.#wait(WATCH_READ, 'recv', signal);
+      this.#drained = false; // readiness was reported
     }
   }
 
-  /** `recvInto` once bytes arrive: the count (0 at end of stream). */
+  /** `recvInto` once bytes arrive: the count (0 at end of stream). A short read makes the next one wait first. */
   async recvIntoAsync(buffer: BytesLike, offset?: number, length?: number, options?: AsyncOptions): Promise<number> {
     const signal = checkOptions(options);
     for (;;) {
-      const n = this.attempt('recvInto', this.#async('recv', signal), buffer, offset, length) as number | null;
-      if (n !== null) return n;
+      const fd = this.#async('recv', signal);
+      if (!this.#drained) {
+        const n = this.attempt('recvInto', fd, buffer, offset, length) as number | null;
+        if (n !== null) {
+          this.#drained = n < (length ?? byteLengthOf(buffer) - (offset ?? 0));
+          return n;
+        }
+      }
       await this.#wait(WATCH_READ, 'recv', signal);
+      this.#drained = false;
     }
   }
 

@@ -121,6 +121,9 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     // started, Ref() keeps all of it alive.
     info.This().As<Napi::Object>().DefineProperty(
         Napi::PropertyDescriptor::Value(kCallbackKey, info[2], napi_default));
+    // And a weak reference to it, for Fire(): no property lookup by name per event. The property (read-only,
+    // non-configurable) keeps the function alive as long as this object lives.
+    callback_ = Napi::Weak(info[2].As<Napi::Function>());
     context_ = std::make_unique<Napi::AsyncContext>(env, "sockfd.watch", info.This().As<Napi::Object>());
     if (stopped_) return;  // stop() was called from an init hook: a stopped watcher, with no handle
     Registry* reg = static_cast<Registry*>(env.GetInstanceData<Registry>());
@@ -162,6 +165,7 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
   static constexpr const char* kCallbackKey = "callback";
   Handle* handle_ = nullptr;
   std::unique_ptr<Napi::AsyncContext> context_;
+  Napi::FunctionReference callback_;  // weak: the callback property holds the function
   bool started_ = false;
   bool stopped_ = false;  // stop() was called: final
   int events_ = 0;
@@ -277,8 +281,8 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
         args[1] = Napi::Number::New(env, events);
       }
       if (handle_ == nullptr) return;  // stopped
-      Napi::Value fn = Napi::Object(env, self).Get(kCallbackKey);
-      if (!fn.IsFunction()) return;
+      Napi::Function fn = callback_.Value();
+      if (fn.IsEmpty()) return;
       // napi_make_callback, not Call: runs process.nextTick and microtasks after, as Node's own callbacks do.
       // Called directly, not through node-addon-api, so that a refusal is seen here and not as a C++ exception.
       napi_value result;
