@@ -97,6 +97,23 @@ int SlicedWait(napi_env env, int timeout, Call call) {
   }
 }
 
+// Creates an own, enumerable, writable data property on an object this code has just made, as an object literal
+// does: by definition, never through [[Set]], so a setter that JavaScript put on Object.prototype or
+// Array.prototype (for "fd", "0", "code"...) is never called. Building a result or an error runs no JavaScript,
+// and cannot close, reuse or see an fd it is about to hand over.
+inline void DefineOwn(const Napi::Object& obj, const char* key, napi_value value) {
+  napi_property_descriptor d{key, nullptr, nullptr, nullptr, nullptr, value, napi_default_jsproperty, nullptr};
+  NAPI_THROW_IF_FAILED_VOID(obj.Env(), napi_define_properties(obj.Env(), obj, 1, &d));
+}
+template <typename V>
+void DefineOwn(const Napi::Object& obj, const char* key, const V& value) {
+  DefineOwn(obj, key, static_cast<napi_value>(Napi::Value::From(obj.Env(), value)));
+}
+template <typename V>
+void DefineOwn(const Napi::Object& obj, uint32_t index, const V& value) {
+  DefineOwn(obj, std::to_string(index).c_str(), value);
+}
+
 // Builds a result that carries fds the kernel has just created: if building it fails (Node-API refuses to
 // allocate in a worker that is being terminated, say), the fds are closed before the error leaves, so that no
 // path leaks one. `build` makes the JavaScript value.

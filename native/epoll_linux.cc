@@ -63,9 +63,9 @@ Napi::Value EpollWait(const Napi::CallbackInfo& info) {
   Napi::Array out = Napi::Array::New(env, r);
   for (int k = 0; k < r; k++) {
     Napi::Object e = Napi::Object::New(env);
-    e.Set("fd", events[k].data.fd);
-    e.Set("events", Napi::Number::New(env, events[k].events));
-    out.Set(static_cast<uint32_t>(k), e);
+    DefineOwn(e, "fd", events[k].data.fd);
+    DefineOwn(e, "events", Napi::Number::New(env, events[k].events));
+    DefineOwn(out, static_cast<uint32_t>(k), e);
   }
   return out;
 }

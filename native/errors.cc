@@ -12,7 +12,7 @@ namespace sockfd {
 namespace {
 
 [[noreturn]] void ThrowCoded(Napi::Error error, const char* code) {
-  error.Set("code", Napi::String::New(error.Env(), code));
+  DefineOwn(error.Value(), "code", Napi::String::New(error.Env(), code));
   throw error;
 }
 
@@ -125,12 +125,12 @@ Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::s
     if (port >= 0) message += ":" + std::to_string(port);
   }
   Napi::Error error = Napi::Error::New(env, message);
-  error.Set("errno", Napi::Number::New(env, -err));
-  error.Set("code", Napi::String::New(env, code));
-  error.Set("syscall", Napi::String::New(env, syscall));
+  DefineOwn(error.Value(), "errno", Napi::Number::New(env, -err));
+  DefineOwn(error.Value(), "code", Napi::String::New(env, code));
+  DefineOwn(error.Value(), "syscall", Napi::String::New(env, syscall));
   if (!address.empty()) {
-    error.Set("address", Napi::String::New(env, address));
-    if (port >= 0) error.Set("port", Napi::Number::New(env, port));
+    DefineOwn(error.Value(), "address", Napi::String::New(env, address));
+    if (port >= 0) DefineOwn(error.Value(), "port", Napi::Number::New(env, port));
   }
   return error;
 }

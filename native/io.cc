@@ -39,9 +39,10 @@ ssize_t RecvRetry(int fd, void* buf, size_t len, int flags, sockaddr_storage* fr
 
 // MSG_TRUNC: on a datagram socket the kernel copies what fits and returns the datagram's real length; on a
 // stream socket (TCP) it discards up to `len` bytes, writes nothing and returns how many it discarded. Which
-// one happened is not known without another system call, so with MSG_TRUNC the memory the result covers is
-// zeroed first: what is returned is then bytes of this socket or zeros, never an earlier recv's bytes (from
-// any socket of this thread, through the scratch area) or uninitialized memory.
+// one happened is not known without another system call, so with MSG_TRUNC the addon's own memory that the
+// result is copied from (the per-thread scratch area, or a fresh uninitialized Buffer) is zeroed first: what
+// is returned is then bytes of this socket or zeros, never an earlier recv's bytes (from any socket of this
+// thread) or uninitialized memory.
 void ZeroIfTrunc(int flags, void* buf, size_t len) {
 #ifdef MSG_TRUNC
   if ((flags & MSG_TRUNC) != 0 && buf != nullptr) std::memset(buf, 0, len);
@@ -97,8 +98,8 @@ Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
   Napi::Value data = RecvBuffer(info, "recvfrom", &from, &fromlen);
   if (data.IsNull()) return data;
   Napi::Object out = Napi::Object::New(info.Env());
-  out.Set("data", data);
-  out.Set("address", SenderToJs(info.Env(), from, fromlen));
+  DefineOwn(out, "data", data);
+  DefineOwn(out, "address", SenderToJs(info.Env(), from, fromlen));
   return out;
 }
 
@@ -116,7 +117,9 @@ Napi::Value RecvInto(const Napi::CallbackInfo& info) {
   int fd = FdArg(info);
   Bytes w = WindowArgs(info, 1);
   int flags = Int32Arg(info, 4, "flags");
-  ZeroIfTrunc(flags, w.data, w.length);  // the count returned then covers kernel bytes or zeros
+  // No zeroing here, even with MSG_TRUNC: the window is the caller's own memory, so nothing of another socket can
+  // show through it. On a stream socket MSG_TRUNC discards n bytes and leaves the window as it was (as Python's
+  // recv_into does); the count says how many were discarded.
   ssize_t n = RecvRetry(fd, w.data, w.length, flags, nullptr, nullptr);
   if (n < 0) {
     int err = errno;
@@ -134,16 +137,15 @@ Napi::Value RecvFromInto(const Napi::CallbackInfo& info) {
   int flags = Int32Arg(info, 4, "flags");
   sockaddr_storage from;
   socklen_t fromlen = 0;
-  ZeroIfTrunc(flags, w.data, w.length);
-  ssize_t n = RecvRetry(fd, w.data, w.length, flags, &from, &fromlen);
+  ssize_t n = RecvRetry(fd, w.data, w.length, flags, &from, &fromlen);  // the caller's memory: see RecvInto
   if (n < 0) {
     int err = errno;
     if (WouldBlock(err)) return env.Null();
     ThrowErrno(env, err, "recvfrom");
   }
   Napi::Object out = Napi::Object::New(env);
-  out.Set("bytes", Napi::Number::New(env, static_cast<double>(n)));
-  out.Set("address", SenderToJs(env, from, fromlen));
+  DefineOwn(out, "bytes", Napi::Number::New(env, static_cast<double>(n)));
+  DefineOwn(out, "address", SenderToJs(env, from, fromlen));
   return out;
 }
 

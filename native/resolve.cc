@@ -69,9 +69,9 @@ Napi::Value GetAddrInfo(const Napi::CallbackInfo& info) {
     std::memset(&storage, 0, sizeof(storage));
     std::memcpy(&storage, p->ai_addr, std::min(static_cast<size_t>(p->ai_addrlen), sizeof(storage)));
     Napi::Object a = AddressToJs(env, storage, p->ai_addrlen).As<Napi::Object>();
-    a.Set("type", p->ai_socktype);
-    a.Set("protocol", p->ai_protocol);
-    out.Set(n++, a);
+    DefineOwn(a, "type", p->ai_socktype);
+    DefineOwn(a, "protocol", p->ai_protocol);
+    DefineOwn(out, n++, a);
   }
   return out;
 }

@@ -28,7 +28,7 @@ SockAddr AddressArgs(const Napi::CallbackInfo& info, size_t i) {
     }
     if (!abstract && text.find('\0') != std::string::npos) {
       Napi::TypeError e = Napi::TypeError::New(env, "The Unix socket path must not contain NUL bytes (other than a leading one)");
-      e.Set("code", Napi::String::New(env, "ERR_INVALID_ARG_VALUE"));
+      DefineOwn(e.Value(), "code", Napi::String::New(env, "ERR_INVALID_ARG_VALUE"));
       throw e;
     }
     std::memcpy(un->sun_path, text.data(), text.size());
@@ -46,7 +46,7 @@ SockAddr AddressArgs(const Napi::CallbackInfo& info, size_t i) {
     in->sin_port = htons(static_cast<uint16_t>(port));
     if (inet_pton(AF_INET, text.c_str(), &in->sin_addr) != 1 || text.find('\0') != std::string::npos) {
       Napi::TypeError e = Napi::TypeError::New(env, "Invalid IPv4 address: " + text);
-      e.Set("code", Napi::String::New(env, "ERR_INVALID_IP_ADDRESS"));
+      DefineOwn(e.Value(), "code", Napi::String::New(env, "ERR_INVALID_IP_ADDRESS"));
       throw e;
     }
     a.length = sizeof(sockaddr_in);
@@ -68,14 +68,14 @@ SockAddr AddressArgs(const Napi::CallbackInfo& info, size_t i) {
       if (zone.empty() || *end != '\0') index = if_nametoindex(zone.c_str());
       if (index == 0) {
         Napi::TypeError e = Napi::TypeError::New(env, "Unknown IPv6 zone in address: " + text);
-        e.Set("code", Napi::String::New(env, "ERR_INVALID_IP_ADDRESS"));
+        DefineOwn(e.Value(), "code", Napi::String::New(env, "ERR_INVALID_IP_ADDRESS"));
         throw e;
       }
       in6->sin6_scope_id = static_cast<uint32_t>(index);
     }
     if (inet_pton(AF_INET6, host.c_str(), &in6->sin6_addr) != 1 || text.find('\0') != std::string::npos) {
       Napi::TypeError e = Napi::TypeError::New(env, "Invalid IPv6 address: " + text);
-      e.Set("code", Napi::String::New(env, "ERR_INVALID_IP_ADDRESS"));
+      DefineOwn(e.Value(), "code", Napi::String::New(env, "ERR_INVALID_IP_ADDRESS"));
       throw e;
     }
     a.length = sizeof(sockaddr_in6);
@@ -89,8 +89,8 @@ Napi::Value AddressToJs(Napi::Env env, const sockaddr_storage& storage, socklen_
   const sockaddr* sa = reinterpret_cast<const sockaddr*>(&storage);
   if (length < static_cast<socklen_t>(offsetof(sockaddr, sa_family) + sizeof(sa->sa_family))) {
     // Nothing was filled in (an unbound Unix datagram peer, for one).
-    out.Set("family", "unix");
-    out.Set("path", "");
+    DefineOwn(out, "family", "unix");
+    DefineOwn(out, "path", "");
     return out;
   }
   char text[INET6_ADDRSTRLEN];
@@ -98,20 +98,20 @@ Napi::Value AddressToJs(Napi::Env env, const sockaddr_storage& storage, socklen_
     case AF_INET: {
       const sockaddr_in* in = reinterpret_cast<const sockaddr_in*>(sa);
       inet_ntop(AF_INET, &in->sin_addr, text, sizeof(text));
-      out.Set("family", "IPv4");
-      out.Set("address", text);
-      out.Set("port", ntohs(in->sin_port));
+      DefineOwn(out, "family", "IPv4");
+      DefineOwn(out, "address", text);
+      DefineOwn(out, "port", ntohs(in->sin_port));
       return out;
     }
     case AF_INET6: {
       const sockaddr_in6* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
       inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof(text));
-      out.Set("family", "IPv6");
-      out.Set("address", text);
-      out.Set("port", ntohs(in6->sin6_port));
+      DefineOwn(out, "family", "IPv6");
+      DefineOwn(out, "address", text);
+      DefineOwn(out, "port", ntohs(in6->sin6_port));
       // Like Node's server.address(), the plain shape unless the address carries a flow label or a scope.
-      if (in6->sin6_flowinfo != 0) out.Set("flowinfo", ntohl(in6->sin6_flowinfo));
-      if (in6->sin6_scope_id != 0) out.Set("scopeId", in6->sin6_scope_id);
+      if (in6->sin6_flowinfo != 0) DefineOwn(out, "flowinfo", ntohl(in6->sin6_flowinfo));
+      if (in6->sin6_scope_id != 0) DefineOwn(out, "scopeId", in6->sin6_scope_id);
       return out;
     }
     case AF_UNIX: {
@@ -123,12 +123,12 @@ Napi::Value AddressToJs(Napi::Env env, const sockaddr_storage& storage, socklen_
         size_t nul = path.find('\0');
         if (nul != std::string::npos) path.resize(nul);
       }
-      out.Set("family", "unix");
-      out.Set("path", path);
+      DefineOwn(out, "family", "unix");
+      DefineOwn(out, "path", path);
       return out;
     }
     default:
-      out.Set("family", Napi::Number::New(env, sa->sa_family));
+      DefineOwn(out, "family", Napi::Number::New(env, sa->sa_family));
       return out;
   }
 }

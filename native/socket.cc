@@ -31,8 +31,8 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   if (::socketpair(domain, type, protocol, fds) < 0) ThrowErrno(info.Env(), errno, "socketpair");
   return OwningFds(fds, 2, [&] {
     Napi::Array out = Napi::Array::New(info.Env(), 2);
-    out.Set(0u, fds[0]);
-    out.Set(1u, fds[1]);
+    DefineOwn(out, 0u, fds[0]);
+    DefineOwn(out, 1u, fds[1]);
     return out;
   });
 }
@@ -80,8 +80,8 @@ Napi::Value Accept(const Napi::CallbackInfo& info) {
 #endif
   return OwningFds(&client, 1, [&] {
     Napi::Object out = Napi::Object::New(env);
-    out.Set("fd", client);
-    out.Set("address", AddressToJs(env, storage, length));
+    DefineOwn(out, "fd", client);
+    DefineOwn(out, "address", AddressToJs(env, storage, length));
     return out;
   });
 }
