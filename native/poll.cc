@@ -2,6 +2,8 @@
 // revents column in place, so a call allocates nothing on the JavaScript heap.
 #include <poll.h>
 
+#include <memory>
+#include <new>
 #include <vector>
 
 #include "common.h"
@@ -22,9 +24,14 @@ Napi::Value Poll(const Napi::CallbackInfo& info) {
   // Short lists use a per-thread area kept between calls; a long one gets its own memory, freed on return.
   constexpr size_t kKeep = 256;
   thread_local std::vector<pollfd> kept(kKeep);
-  std::vector<pollfd> own;
-  if (n > kKeep) own.resize(n);
-  pollfd* fds = n > kKeep ? own.data() : kept.data();
+  // A list longer than RLIMIT_NOFILE is the kernel's EINVAL, but it comes after the copy: memory for it may
+  // not be there, which is ENOMEM here, not a std::bad_alloc (node-addon-api lets only Napi::Error through).
+  std::unique_ptr<pollfd[]> own;
+  if (n > kKeep) {
+    own.reset(new (std::nothrow) pollfd[n]);
+    if (!own) ThrowErrno(env, ENOMEM, "poll");
+  }
+  pollfd* fds = n > kKeep ? own.get() : kept.data();
   for (size_t k = 0; k < n; k++) {
     int32_t events = e[3 * k + 1];
     if (events < 0 || events > 0xFFFF) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <new>
 
 #include "common.h"
 
@@ -16,9 +17,12 @@ namespace {
 // after the check, and FD_SET would write out of bounds). Short lists stay on the stack.
 class FdCopy {
  public:
+  // `ok()` is false when a long list's memory could not be had (no std::bad_alloc: node-addon-api catches only
+  // Napi::Error, and anything else leaving a callback ends the process).
   explicit FdCopy(size_t n) : n_(n) {
-    if (n > kInline) heap_.reset(new int[n]);
+    if (n > kInline) heap_.reset(new (std::nothrow) int[n]);
   }
+  bool ok() const { return n_ <= kInline || heap_ != nullptr; }
   int* data() { return heap_ ? heap_.get() : inline_; }
   size_t size() const { return n_; }
 
@@ -67,6 +71,7 @@ Napi::Value Select(const Napi::CallbackInfo& info) {
   int timeout = TimeoutArg(info, 3);
   // Read once, check the copy, use only the copy.
   FdCopy copy(all.length);
+  if (!copy.ok()) ThrowErrno(env, ENOMEM, "select");
   int* fds = copy.data();
   for (size_t k = 0; k < all.length; k++) {
     int fd = all.data[k];

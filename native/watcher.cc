@@ -108,7 +108,8 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
   // can: the arguments, the callback property (Node-API refuses it in a worker being terminated) and the async
   // context (napi_async_init runs async_hooks init callbacks, any JavaScript: it may close the fd, watch it,
   // or call this object's stop()). Then, reading the registry only after that JavaScript has run, the handle:
-  // from its registration on no JavaScript runs, and a failure undoes the registration before it throws.
+  // from its registration on no JavaScript runs (errors are built with DefineOwn, which calls no setter), and a
+  // failure undoes the registration before it throws.
   explicit Watcher(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Watcher>(info) {
     Napi::Env env = info.Env();
     int fd = FdArg(info, 0);
@@ -205,8 +206,8 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
       ThrowErrno(env, -rc, "watch");
     }
     if (!started_) {
+      Ref();  // while started, the object must stay alive to receive events (first: if it throws, not started)
       started_ = true;
-      Ref();  // while started, the object must stay alive to receive events
     }
   }
 
