@@ -129,7 +129,8 @@ export function recv(fd: number, size: number, flags = 0): Buffer | null {
   return native.recv(fd, size, optInt32(flags, 'flags', 0));
 }
 
-function checkWindow(buffer: unknown, offset: unknown, length: unknown): [BytesLike, number, number] {
+/** Checks a receive window: the buffer, the offset and length in it (defaults: all of it). @internal */
+export function checkWindow(buffer: unknown, offset: unknown, length: unknown): [BytesLike, number, number] {
   if (!isBytes(buffer)) throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, DataView or ArrayBuffer', buffer);
   const total = byteLengthOf(buffer);
   const off = offset === undefined ? 0 : checkInt(offset, 'offset', 0, total);

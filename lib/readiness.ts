@@ -4,7 +4,7 @@
  * itself. Its user tries the call (one non-blocking attempt) and, on would-block, awaits `wait()` and tries
  * again: readiness is a hint, another waiter may have taken the bytes first.
  */
-import { abortError, outOfRange } from './errors';
+import { abortError, errnoError, outOfRange } from './errors';
 import { Watcher, WATCH_READ, WATCH_WRITE } from './watch';
 
 /** A call waiting for readiness. */
@@ -101,6 +101,9 @@ export class Readiness {
    */
   wait(events: number, syscall: string, signal?: AbortSignal): Promise<void> {
     if (events !== WATCH_READ && events !== WATCH_WRITE) throw outOfRange('events', 'WATCH_READ (1) or WATCH_WRITE (2)', events);
+    // sockfd's close(fd) stops the watcher of that fd natively, without JavaScript: if the fd was closed behind
+    // this object's back, nothing will ever wake a waiter (and the number may be another file's by now).
+    if (this.#watcher !== null && !this.#watcher.active) this.close((sc) => errnoError('EBADF', sc));
     if (this.#closed !== null) return Promise.reject(this.#closed(syscall));
     if (signal?.aborted) return Promise.reject(abortError(signal));
     const list = events === WATCH_READ ? this.#readers : this.#writers;
@@ -112,7 +115,8 @@ export class Readiness {
     try {
       this.#interest();
     } catch (err) {
-      list.splice(list.indexOf(waiter), 1);
+      const i = list.indexOf(waiter);
+      if (i >= 0) list.splice(i, 1);
       waiter.reject(err as Error);
       return promise;
     }

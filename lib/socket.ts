@@ -9,7 +9,7 @@ import { native } from './binding';
 import * as raw from './raw';
 import { type Address, type AddressInput, type InetAddressInput } from './address';
 import {
-  abortError, asBytes, bufferChanged, byteLengthOf, checkData, checkFd, checkInt32, errnoError, errnoErrorFromNumber, invalidArgType,
+  abortError, asBytes, bufferChanged, checkData, checkFd, checkInt, checkInt32, errnoError, errnoErrorFromNumber, invalidArgType,
   invalidArgValue, type BytesLike, type Data,
 } from './errors';
 import { WATCH_READ, WATCH_WRITE } from './watch';
@@ -59,9 +59,11 @@ const disposeSymbol: typeof Symbol.dispose = Symbol.dispose ?? (Symbol.for('node
 export class Socket {
   #fd: number;
   #nonblocking: boolean;
-  // The last async read returned less than it asked for: the receive buffer is empty, so the next async read
-  // waits for readiness first (as libuv does after a partial read) instead of spending a recv on "would block".
+  // The last async read of this stream socket returned less than it asked for: the receive buffer is empty, so
+  // the next async read waits for readiness first (as libuv does after a partial read of a stream) instead of
+  // spending a recv on "would block". Not for datagram and seqpacket sockets, where every message can be short.
   #drained = false;
+  readonly #stream: boolean;
   // The event-loop side (the watcher, the waiting calls), created by the first async call that has to wait.
   #readiness: Readiness | null = null;
   /** The address family: `AF_INET`, `AF_INET6` or `AF_UNIX` (or another the caller chose). */
@@ -82,6 +84,7 @@ export class Socket {
     this.#fd = fileno === undefined ? raw.socket(family, type, protocol) : checkFd(fileno, 'fileno');
     this.family = family;
     this.type = type & ~TYPE_FLAGS;
+    this.#stream = this.type === k.SOCK_STREAM;
     this.protocol = protocol;
     this.#nonblocking = SOCK_NONBLOCK !== 0 && (type & SOCK_NONBLOCK) !== 0;
   }
@@ -358,12 +361,13 @@ export class Socket {
    */
   async recvAsync(size: number, options?: AsyncOptions): Promise<Buffer> {
     const signal = checkOptions(options);
+    checkInt(size, 'size', 0, 0x7fffffff); // here too: a drained read waits before any attempt checks it
     for (;;) {
       const fd = this.#async('recv', signal);
       if (!this.#drained) {
         const data = this.attempt('recv', fd, size) as Buffer | null;
         if (data !== null) {
-          this.#drained = data.length < size;
+          this.#drained = this.#stream && data.length < size;
           return data;
         }
       }
@@ -375,12 +379,13 @@ export class Socket {
   /** `recvInto` once bytes arrive: the count (0 at end of stream). A short read makes the next one wait first. */
   async recvIntoAsync(buffer: BytesLike, offset?: number, length?: number, options?: AsyncOptions): Promise<number> {
     const signal = checkOptions(options);
+    const [, , want] = raw.checkWindow(buffer, offset, length); // before any wait, as recvAsync checks its size
     for (;;) {
       const fd = this.#async('recv', signal);
       if (!this.#drained) {
         const n = this.attempt('recvInto', fd, buffer, offset, length) as number | null;
         if (n !== null) {
-          this.#drained = n < (length ?? byteLengthOf(buffer) - (offset ?? 0));
+          this.#drained = this.#stream && n < want;
           return n;
         }
       }

@@ -617,6 +617,32 @@ describe('attempt(): every system call of the async methods, one non-blocking at
     expect(c.names()).toEqual(['setBlocking', 'recv', 'recv', 'recv:null', 'recv']);
   });
 
+  it('the short-read rule: streams only, arguments checked before any wait, and a fd closed behind its back is EBADF', async () => {
+    const [a, b] = recordingPair();
+    const first = a.recvAsync(100); // waits: the Socket's watcher exists from here on
+    await tick(5);
+    b.send('hi');
+    expect((await first).toString()).toBe('hi'); // short: drained
+    // A bad argument rejects at once, not after the peer next sends something.
+    await expect(a.recvAsync(-1)).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    await expect(a.recvIntoAsync(Buffer.alloc(4), 9)).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    // The fd closed with sockfd's close() behind the Socket's back (which stops its watcher natively): the next
+    // drained read, which would wait without trying, rejects with EBADF instead of waiting for ever.
+    const fd = a.fileno();
+    s.close(fd);
+    await expect(a.recvAsync(100)).rejects.toMatchObject({ code: 'EBADF' });
+    a.detach(); // the fd is gone already
+    // Datagram sockets: every datagram may be short, so each read tries first.
+    const [fa, fb] = s.socketpair(s.AF_UNIX, s.SOCK_DGRAM);
+    const da = own(new Recording(s.AF_UNIX, s.SOCK_DGRAM, 0, fa));
+    const db = own(new Recording(s.AF_UNIX, s.SOCK_DGRAM, 0, fb));
+    db.send('one');
+    db.send('two');
+    expect((await da.recvAsync(100)).toString()).toBe('one');
+    expect((await da.recvAsync(100)).toString()).toBe('two');
+    expect(da.names()).toEqual(['setBlocking', 'recv', 'recv']);
+  });
+
   it('sendAllAsync: each partial send and each would-block is one attempt, and the counts add up', async () => {
     const [a, b] = recordingPair();
     a.setsockopt(s.SOL_SOCKET, s.SO_SNDBUF, 4096);
