@@ -5,6 +5,7 @@
  *
  *   npm run build:fuzz
  *   node dist-fuzz/scripts/fuzz/main.js --seed N --calls M [--time-limit-ms T] [--trace-from STEP] [--stall-ms S]
+ *                                       [--no-mutator]
  *
  * Every call must either work or throw a TypeError, a RangeError, an errno-coded system error, an AbortError,
  * one of the package's coded errors, or the fuzzer's own FuzzerThrow (from its throwing getters and proxies).
@@ -39,6 +40,8 @@
  * own). The mutator's timing does not: what a call given shared memory sees, and so its outcome, varies from
  * run to run. Such calls are counted apart (racy= in the summary, not in ok/typeerror/...); what they leave
  * behind (how many bytes a recv into a growing view took off a socket) can still shift later outcomes a little.
+ * `--no-mutator` leaves the shared memory still: then a seed gives the same counts run after run (test/fuzz.test.ts
+ * checks that).
  * A crash in such a call kills the process without a report: rerun with --trace-from to see the last call.
  */
 import * as fs from 'node:fs';
@@ -62,10 +65,12 @@ interface Options {
   timeLimitMs: number;
   traceFrom: number;
   stallMs: number;
+  /** Start the mutator thread (the default); `--no-mutator` leaves shared memory still, for a reproducible run. */
+  mutator: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { seed: 1, calls: 100000, timeLimitMs: 120000, traceFrom: -1, stallMs: 15000 };
+  const o: Options = { seed: 1, calls: 100000, timeLimitMs: 120000, traceFrom: -1, stallMs: 15000, mutator: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): number => {
@@ -78,6 +83,7 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === '--time-limit-ms') o.timeLimitMs = next();
     else if (a === '--trace-from') o.traceFrom = next();
     else if (a === '--stall-ms') o.stallMs = next();
+    else if (a === '--no-mutator') o.mutator = false;
     else throw new Error(`fuzz: unknown option ${a}`);
   }
   return o;
@@ -132,7 +138,7 @@ const turn = () => new Promise<void>((r) => setImmediate(r));
 
 async function main(): Promise<void> {
   await watchdog.start({ names: specs.map((sp) => sp.name), seed: opts.seed, timeLimitMs: opts.timeLimitMs, stallMs: opts.stallMs, command, tmp: pool.tmp });
-  await mutator.start((opts.seed ^ 0x85ebca6b) >>> 0);
+  if (opts.mutator) await mutator.start((opts.seed ^ 0x85ebca6b) >>> 0);
   process.chdir(pool.tmp); // relative Unix socket paths land in the temp dir
   // Warm up what Node opens lazily, then take the baseline of open fds.
   s.getaddrinfo('localhost');
