@@ -11,6 +11,12 @@ const readiness = require('./readiness');
 const servers = require('./servers');
 const { readinessChart, cpuChart } = require('./svg');
 
+/** A latency in microseconds, as the load generator reports it (-1: none measured). */
+function fmtUs(us) {
+  if (!(us >= 0)) return '-';
+  return us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(0)} us`;
+}
+
 function fmtNs(ns) {
   return ns >= 1e4 ? `${(ns / 1e3).toFixed(1)} us` : `${ns.toFixed(0)} ns`;
 }
@@ -38,11 +44,11 @@ function markdown(results, machineLine) {
   const srv = results.servers;
   lines.push('', `## The demo server (lock-step clients from a C load generator, ${srv.windowMs / 1000} s per run)`, '',
     'CPU: the server process\'s user + system time per answered message.', '',
-    '| connections | server | messages/s | vs C | CPU per message | vs C |', '|---|---|---|---|---|---|');
+    '| connections | server | messages/s | vs C | CPU per message | vs C | latency p50 | p99 |', '|---|---|---|---|---|---|---|---|');
   for (const r of srv.rows) {
-    if (r.skipped) lines.push(`| ${r.connections} | ${r.server} | skipped: ${r.skipped} | | | |`);
-    else if (r.error) lines.push(`| ${r.connections} | ${r.server} | error: ${r.error.split('\n')[0]} | | | |`);
-    else lines.push(`| ${r.connections} | ${r.server} | ${r.messagesPerSecond.toFixed(0)}${r.refused ? ` (${r.refused} refused)` : ''} | ${(r.throughputVsC ?? 0).toFixed(2)} | ${r.cpuPerMessageUs.toFixed(2)} us | ${(r.cpuVsC ?? 0).toFixed(2)} |`);
+    if (r.skipped) lines.push(`| ${r.connections} | ${r.server} | skipped: ${r.skipped} | | | | | |`);
+    else if (r.error) lines.push(`| ${r.connections} | ${r.server} | error: ${r.error.split('\n')[0]} | | | | | |`);
+    else lines.push(`| ${r.connections} | ${r.server} | ${r.messagesPerSecond.toFixed(0)}${r.refused ? ` (${r.refused} refused)` : ''} | ${(r.throughputVsC ?? 0).toFixed(2)} | ${r.cpuPerMessageUs.toFixed(2)} us | ${(r.cpuVsC ?? 0).toFixed(2)} | ${fmtUs(r.p50Us)} | ${fmtUs(r.p99Us)} |`);
   }
   const m = srv.memory;
   lines.push('', '## Memory', '', `The epoll server with ${m.welcomed} idle connections: resident memory ${m.rssBeforeKiB} KiB before,`,
@@ -70,14 +76,14 @@ async function main() {
     console.log(`\nMachine: ${machineLine}${quick ? ' (quick mode: short runs, rough numbers)' : ''}\n`);
     readiness.print(ready);
     console.log(`\nDemo server: lock-step clients (C load generator), ${srv.windowMs / 1000} s per run; CPU = the server process's user + system time`);
-    console.log('connections  server        msgs/s      vs C    CPU/msg    vs C');
+    console.log('connections  server        msgs/s      vs C    CPU/msg    vs C    p50 latency  p99');
     for (const r of srv.rows) {
       const head = `${String(r.connections).padEnd(12)} ${r.server.padEnd(13)}`;
       if (r.skipped) console.log(`${head} skipped: ${r.skipped}`);
       else if (r.error) console.log(`${head} error: ${r.error.split('\n')[0]}`);
       else {
         const extra = r.refused ? `  (${r.refused} refused)` : '';
-        console.log(`${head} ${r.messagesPerSecond.toFixed(0).padStart(8)}   ${(r.throughputVsC ?? 0).toFixed(2).padStart(5)}   ${r.cpuPerMessageUs.toFixed(2).padStart(6)} us  ${(r.cpuVsC ?? 0).toFixed(2).padStart(5)}${extra}`);
+        console.log(`${head} ${r.messagesPerSecond.toFixed(0).padStart(8)}   ${(r.throughputVsC ?? 0).toFixed(2).padStart(5)}   ${r.cpuPerMessageUs.toFixed(2).padStart(6)} us  ${(r.cpuVsC ?? 0).toFixed(2).padStart(5)}   ${fmtUs(r.p50Us).padStart(9)}  ${fmtUs(r.p99Us).padStart(9)}${extra}`);
       }
     }
     const m = srv.memory;

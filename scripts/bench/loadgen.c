@@ -5,7 +5,9 @@
  * answers for <measure_ms> and reads the server's CPU time (utime + stime from /proc/<pid>/stat) at the
  * start and end of that window. Prints one JSON line.
  * With "idle": connects and takes the Welcomes, prints a JSON line, then holds the connections open, idle,
- * until killed (for the server's memory per connection). */
+ * until killed (for the server's memory per connection).
+ * Latency: each answer's time since its message was sent, over the measured window, reported as p50 and p99 in
+ * microseconds. RLIMIT_NOFILE is raised to its hard limit first, so that 10000 connections fit. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,7 +47,12 @@ static long long cpu_ticks(int pid) {
 }
 
 enum { CONNECTING, WELCOME, WAITING };
-struct conn { int fd; int state; int got; };
+struct conn { int fd; int state; int got; double sent; };
+
+static int cmp_float(const void* a, const void* b) {
+  float x = *(const float*)a, y = *(const float*)b;
+  return (x > y) - (x < y);
+}
 
 int main(int argc, char** argv) {
   if (argc < 7) { fprintf(stderr, "usage: %s host port connections warmup_ms measure_ms server_pid\n", argv[0]); return 2; }
@@ -52,6 +60,13 @@ int main(int argc, char** argv) {
   int port = atoi(argv[2]), n = atoi(argv[3]), server_pid = atoi(argv[6]);
   int idle = argc > 7 && strcmp(argv[7], "idle") == 0;
   double warmup = atof(argv[4]), measure = atof(argv[5]);
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  size_t lat_n = 0, lat_cap = 1 << 16;
+  float* lat = malloc(lat_cap * sizeof(float)); /* microseconds, answers in the measured window */
   struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
   inet_pton(AF_INET, host, &sa.sin_addr);
   int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -107,16 +122,33 @@ int main(int argc, char** argv) {
         welcomed++;
       } else {
         total++;
-        if (measuring) counted++;
+        if (measuring) {
+          counted++;
+          if (lat_n == lat_cap) {
+            lat_cap *= 2;
+            lat = realloc(lat, lat_cap * sizeof(float));
+            if (!lat) { perror("realloc"); return 1; }
+          }
+          lat[lat_n++] = (float)((now_ms() - c->sent) * 1e3);
+        }
       }
+      c->sent = now_ms();
       if (!idle && send(c->fd, "hello", 5, MSG_NOSIGNAL) != 5) errors++;
     }
   }
   double seconds = measuring ? (now_ms() - t0) / 1e3 : 0;
   long hz = sysconf(_SC_CLK_TCK);
   double cpu_s = (cpu0 >= 0 && cpu1 >= 0) ? (double)(cpu1 - cpu0) / hz : -1;
+  double p50 = -1, p99 = -1;
+  if (lat_n > 0) {
+    qsort(lat, lat_n, sizeof(float), cmp_float);
+    p50 = lat[(size_t)(0.50 * (lat_n - 1))];
+    p99 = lat[(size_t)(0.99 * (lat_n - 1))];
+  }
   printf("{\"connections\":%d,\"welcomed\":%d,\"refused\":%d,\"errors\":%d,\"messages\":%lld,\"seconds\":%.3f,"
-         "\"serverCpuSeconds\":%.3f}\n", n, welcomed, refused, errors, counted, seconds, cpu_s);
+         "\"serverCpuSeconds\":%.3f,\"p50Us\":%.1f,\"p99Us\":%.1f}\n", n, welcomed, refused, errors, counted, seconds, cpu_s,
+         p50, p99);
+  free(lat);
   for (int i = 0; i < n; i++) if (conns[i].fd >= 0) close(conns[i].fd);
   return 0;
 }
