@@ -1,8 +1,8 @@
 /* Load generator for the demo server benchmark (C, so that it is not the bottleneck).
  * Usage: loadgen <host> <port> <connections> <warmup_ms> <measure_ms> <server_pid> [idle]
- * Opens <connections> TCP connections, waits for each one's "Welcome", then drives them all in lock-step
- * (send a message, wait for its answer, send the next) on one epoll loop. After the warm-up it counts the
- * answers for <measure_ms> and reads the server's CPU time (utime + stime from /proc/<pid>/stat) at the
+ * Opens <connections> TCP connections (at most 256 at a time not yet welcomed), waits for every "Welcome", then
+ * drives them all in lock-step (send a message, wait for its answer, send the next) on one epoll loop. After the
+ * warm-up it counts the answers for <measure_ms> and reads the server's CPU time (utime + stime from /proc/<pid>/stat) at the
  * start and end of that window. Prints one JSON line.
  * With "idle": connects and takes the Welcomes, prints a JSON line, then holds the connections open, idle,
  * until killed (for the server's memory per connection).
@@ -72,17 +72,11 @@ int main(int argc, char** argv) {
   int ep = epoll_create1(EPOLL_CLOEXEC);
   struct conn* conns = calloc(n, sizeof(struct conn));
   int errors = 0, refused = 0;
-  for (int i = 0; i < n; i++) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) { perror("socket"); return 1; }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (connect(fd, (struct sockaddr*)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) { perror("connect"); return 1; }
-    conns[i].fd = fd;
-    conns[i].state = WELCOME;
-    struct epoll_event e = { .events = EPOLLIN | EPOLLRDHUP, .data.u32 = (unsigned)i };
-    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
-  }
+  /* Connections are opened a batch at a time: at most kInFlight connected but not yet welcomed. Opening 10000 at
+   * once overflows the server's accept queue; with SYN cookies the kernel then drops the last ACK of handshakes
+   * the client already saw complete, and those clients wait for ever for a Welcome. */
+  const int kInFlight = 256;
+  int opened = 0, started = 0;
   struct epoll_event* evs = calloc(n, sizeof(struct epoll_event));
   char buf[4096];
   long long counted = 0, total = 0;
@@ -96,6 +90,28 @@ int main(int argc, char** argv) {
       printf("{\"connections\":%d,\"welcomed\":%d,\"refused\":%d}\n", n, welcomed, refused);
       fflush(stdout);
       for (;;) pause();
+    }
+    while (opened < n && opened - (welcomed + refused) < kInFlight) {
+      int i = opened++;
+      int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (fd < 0) { perror("socket"); return 1; }
+      int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      if (connect(fd, (struct sockaddr*)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) { perror("connect"); return 1; }
+      conns[i].fd = fd;
+      conns[i].state = WELCOME;
+      struct epoll_event e = { .events = EPOLLIN | EPOLLRDHUP, .data.u32 = (unsigned)i };
+      epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
+    }
+    if (!started && welcomed + refused >= n && !idle) {
+      /* Everyone is in: start the lock-step traffic, all clients at once. Before this the server only accepts,
+       * so a server busy answering early clients cannot starve its own accept loop. */
+      started = 1;
+      for (int i = 0; i < opened; i++) {
+        if (conns[i].fd < 0 || conns[i].state != WAITING) continue;
+        conns[i].sent = now_ms();
+        if (send(conns[i].fd, "hello", 5, MSG_NOSIGNAL) != 5) errors++;
+      }
     }
     if (!measuring && welcomed + refused >= n && t0 == 0) t0 = t + warmup; /* warm-up starts once all are in */
     if (!measuring && t0 != 0 && t >= t0) { measuring = 1; counted = 0; cpu0 = cpu_ticks(server_pid); t_end = t + measure; t0 = t; }
@@ -120,6 +136,7 @@ int main(int argc, char** argv) {
         if (c->got < 7) continue; /* "Welcome" may come in pieces */
         c->state = WAITING;
         welcomed++;
+        continue; /* its first message goes when everyone is in */
       } else {
         total++;
         if (measuring) {
@@ -149,6 +166,6 @@ int main(int argc, char** argv) {
          "\"serverCpuSeconds\":%.3f,\"p50Us\":%.1f,\"p99Us\":%.1f}\n", n, welcomed, refused, errors, counted, seconds, cpu_s,
          p50, p99);
   free(lat);
-  for (int i = 0; i < n; i++) if (conns[i].fd >= 0) close(conns[i].fd);
+  for (int i = 0; i < opened; i++) if (conns[i].fd >= 0) close(conns[i].fd);
   return 0;
 }
