@@ -7,10 +7,11 @@
 // MODEL: a demo model (`--io`), `node:net` (this checkout's net-server.js) or `C` (the C epoll reference, run once
 // per round). Prints, per model and checkout, the CPU per message of each round in ns, and the best.
 'use strict';
-const { spawn, execFile, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+// The benchmark's own server launcher, load-generator runner and compiler: the A/B differs only in the checkout.
+const { compile, runLoadgen, startServer, stopServer } = require('./servers');
 
 function parse(argv) {
   const o = { a: null, b: null, conns: 100, ms: 2500, rounds: 3, models: [] };
@@ -30,52 +31,22 @@ function parse(argv) {
   return o;
 }
 
-function start(dir, kind, ref) {
-  const [cmd, args] =
-    kind === 'C' ? [ref, ['0']]
-      : kind === 'node:net' ? [process.execPath, [path.join(__dirname, 'net-server.js'), '0']]
-        : [process.execPath, [path.join(dir, 'dist', 'demo', 'cli.js'), 'server', '--io', kind, '--port', '0', '--backlog', '4096']];
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${kind}: no port after 10 s`)), 10000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening (\d+)|on [\d.]+:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        proc.stdout.removeAllListeners('data');
-        proc.stdout.resume(); // keep draining its log: a full pipe would stall it
-        resolve({ proc, port: m[1] || m[2] });
-      }
-    });
-  });
-}
-
-// Asynchronous, so that this process keeps draining the server's log meanwhile.
-const loadgen = (bin, args) => new Promise((resolve, reject) => execFile(bin, args, { encoding: 'utf8' }, (e, out) => (e ? reject(e) : resolve(out))));
-
 async function main() {
   const o = parse(process.argv.slice(2));
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sockfd-ab-'));
-  const cc = process.env.CC || 'cc';
-  const bin = (name) => {
-    const out = path.join(tmp, name);
-    execFileSync(cc, ['-O2', '-o', out, path.join(__dirname, `${name}.c`)], { stdio: 'inherit' });
-    return out;
-  };
-  const lg = bin('loadgen');
-  const ref = bin('ref-server');
+  const bins = { loadgen: compile('loadgen', tmp), ref: compile('ref-server', tmp) };
   const results = {};
   for (let r = 0; r < o.rounds; r++) {
     for (const kind of o.models) {
       const sides = kind === 'C' ? ['a'] : r % 2 === 0 ? ['a', 'b'] : ['b', 'a'];
       for (const side of sides) {
-        const { proc, port } = await start(o[side], kind, ref);
-        const out = await loadgen(lg, ['127.0.0.1', port, String(o.conns), '500', String(o.ms), String(proc.pid)]);
-        proc.kill('SIGKILL');
-        const j = JSON.parse(out.trim().split('\n').pop());
-        (results[`${kind} ${side}`] ??= []).push(Math.round((j.serverCpuSeconds * 1e9) / j.messages));
+        const { proc, port } = await startServer(kind, bins, o[side]);
+        try {
+          const j = await runLoadgen(bins.loadgen, port, o.conns, 500, o.ms, proc.pid);
+          (results[`${kind} ${side}`] ??= []).push(Math.round((j.serverCpuSeconds * 1e9) / j.messages));
+        } finally {
+          await stopServer(proc);
+        }
       }
     }
   }

@@ -21,13 +21,16 @@ function compile(name, tmp) {
   return out;
 }
 
-/** Starts a server and resolves with { proc, port } once it prints its port. */
-function startServer(kind, bins) {
+/**
+ * Starts a server and resolves with { proc, port } once it prints its port. `dir`: the checkout whose demo CLI
+ * runs a model (this one by default; scripts/bench/ab.js passes another).
+ */
+function startServer(kind, bins, dir = root) {
   let cmd;
   let args;
   if (kind === 'C') [cmd, args] = [bins.ref, ['0']];
   else if (kind === 'node:net') [cmd, args] = [process.execPath, [path.join(__dirname, 'net-server.js'), '0']];
-  else [cmd, args] = [process.execPath, [path.join(root, 'dist', 'demo', 'cli.js'), 'server', '--io', kind, '--port', '0', '--backlog', '4096']];
+  else [cmd, args] = [process.execPath, [path.join(dir, 'dist', 'demo', 'cli.js'), 'server', '--io', kind, '--port', '0', '--backlog', '4096']];
   // RLIMIT_NOFILE raised to its hard limit for the server (10000 connections), by the shell that then execs it:
   // the pid is the server's.
   const proc = spawn('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -158,4 +161,4 @@ async function run({ quick, tmp, progress }) {
   return { rows, memory: mem, windowMs: measureMs };
 }
 
-module.exports = { run, MODELS };
+module.exports = { run, MODELS, compile, startServer, stopServer, runLoadgen };
