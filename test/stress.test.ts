@@ -524,6 +524,9 @@ describe('more than FD_SETSIZE connections on --io select', () => {
     // is closed at once, and the next one gets the same number.
     expect(served.length).toBe(1024 - base);
     expect(refused.length).toBe(n - served.length);
+    // The log line travels through the server's stdout pipe, which the test may read after the client sees
+    // its connection end: wait for it rather than racing it.
+    await eventually(() => server.refused.size >= refused.length, `${refused.length} refusal log lines`, () => `${server.refused.size} so far`);
     expect(server.refused.size).toBe(refused.length);
     for (const c of refused) {
       // A clear failure: the end of the stream (or a reset), without a Welcome; and a log line naming it.
