@@ -20,4 +20,13 @@ export {
   DefaultSelector, SELECTORS, type FileObj, type SelectorInfo, type SelectorKernel,
 } from './selectors';
 export { watch, Watcher, WATCH_READ, WATCH_WRITE, WATCH_DISCONNECT, WATCH_PRIORITIZED, type WatchCallback } from './watch';
+export {
+  IoUring, BufferRing, ioUringSupport, completionError, hasIoUring, URING_OP_ACCEPT, URING_OP_RECV,
+  URING_OP_RECV_MULTISHOT, URING_OP_SEND, URING_OP_CLOSE, URING_OP_CANCEL, URING_OP_NOP, URING_OP_TIMEOUT,
+  URING_MAX_USER_DATA, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, IORING_CQE_F_SOCK_NONEMPTY, IORING_CQE_BUFFER_SHIFT,
+  IORING_SETUP_CQSIZE, IORING_SETUP_CLAMP, IORING_SETUP_SUBMIT_ALL, IORING_SETUP_COOP_TASKRUN,
+  IORING_SETUP_SINGLE_ISSUER, IORING_SETUP_DEFER_TASKRUN, IORING_FEAT_NODROP, IORING_FEAT_FAST_POLL,
+  IORING_FEAT_EXT_ARG, type IoUringSupport, type IoUringOptions, type UringAcceptOptions, type UringRecvOptions,
+  type UringCallback,
+} from './uring';
 export { bindingPath } from './binding';

@@ -40,6 +40,36 @@ export interface NativeBinding {
   SelectSet: new () => NativeRegistry;
   Watcher: new (fd: number, events: number, callback: (err: Error | null, events: number) => void) => NativeWatcher;
   constants: Readonly<Record<string, number | string>>;
+  IoUring: new (entries: number, setupFlags: number) => NativeIoUring;
+  /** The kernel's IORING_FEAT_* bits, or -errno when io_uring_setup fails. */
+  ioUringProbe(): number;
+  hasIoUring: boolean;
+}
+
+/** An io_uring instance (native/uring_linux.cc). */
+export interface NativeIoUring {
+  info(): { fd: number; features: number; flags: number; sqEntries: number; cqEntries: number; completions: ArrayBuffer };
+  accept(fd: number, userData: number, multishot: boolean, flags: number): void;
+  recv(fd: number, buffer: ArrayBufferView | ArrayBuffer, offset: number, length: number, flags: number, userData: number): void;
+  recvMultishot(fd: number, group: number, flags: number, userData: number): void;
+  send(fd: number, data: ArrayBufferView | ArrayBuffer | string, flags: number, userData: number): void;
+  closeFd(fd: number, userData: number): void;
+  cancel(target: number, userData: number): void;
+  cancelFd(fd: number, userData: number): void;
+  nop(userData: number): void;
+  timeout(ms: number, userData: number): void;
+  submit(): number;
+  wait(min: number, timeout: number): number;
+  pending(): number;
+  inflight(): number;
+  addBufferRing(group: number, count: number, size: number): ArrayBuffer;
+  recycle(group: number, bid: number): void;
+  start(callback: (count: number) => void): void;
+  stop(): void;
+  ref(): void;
+  unref(): void;
+  /** false when something in flight did not complete in time and its memory was left to the kernel. */
+  close(): boolean;
 }
 
 /** The registries behind PollSelector and SelectSelector (native/selectors.cc). */
