@@ -49,7 +49,8 @@ export interface NativeBinding {
 /** An io_uring instance (native/uring_linux.cc). */
 export interface NativeIoUring {
   info(): { fd: number; features: number; flags: number; sqEntries: number; cqEntries: number; completions: ArrayBuffer };
-  accept(fd: number, userData: number, multishot: boolean, flags: number): void;
+  accept(fd: number, userData: number, multishot: boolean, flags: number, wantAddress: boolean): void;
+  acceptedAddress(index: number): NativeAddress | null;
   recv(fd: number, buffer: ArrayBufferView | ArrayBuffer, offset: number, length: number, flags: number, userData: number): void;
   recvMultishot(fd: number, group: number, flags: number, userData: number): void;
   send(fd: number, data: ArrayBufferView | ArrayBuffer | string, flags: number, userData: number): void;

@@ -23,8 +23,9 @@ import { constants as osConstants, release } from 'node:os';
 import * as fs from 'node:fs';
 import { native } from './binding';
 import type { NativeIoUring } from './native';
+import type { Address } from './address';
 import {
-  checkData, checkFd, checkInt, checkInt32, checkTimeout, errnoErrorFromNumber, invalidArgType, isBytes, byteLengthOf,
+  invalidArgValue, checkData, checkFd, checkInt, checkInt32, checkTimeout, errnoErrorFromNumber, invalidArgType, isBytes, byteLengthOf,
   type BytesLike, type Data, type SystemError,
 } from './errors';
 
@@ -182,6 +183,12 @@ export interface UringAcceptOptions {
   multishot?: boolean;
   /** Make the accepted sockets non-blocking (SOCK_NONBLOCK). They are always close-on-exec. */
   nonblocking?: boolean;
+  /**
+   * Have the kernel write the peer's address, for {@link IoUring.acceptedAddress} (single-shot only: a multishot
+   * accept has one address buffer for all its connections). getpeername() after the fact fails with ENOTCONN
+   * once the peer has reset the connection; this does not.
+   */
+  address?: boolean;
 }
 
 /** Options of {@link IoUring.recv}. */
@@ -320,8 +327,22 @@ export class IoUring {
   accept(fd: number, userData: number, options: UringAcceptOptions = {}): void {
     checkFd(fd);
     checkInt(userData, 'userData', 0, URING_MAX_USER_DATA);
-    const multishot = options.multishot ?? this.multishot;
-    this.native().accept(fd, userData, multishot, options.nonblocking === true ? (k.SOCK_NONBLOCK ?? 0) : 0);
+    const multishot = options.multishot ?? (this.multishot && options.address !== true);
+    if (multishot && options.address === true) {
+      throw invalidArgValue('options', 'cannot ask for the address of a multishot accept', options);
+    }
+    this.native().accept(fd, userData, multishot, options.nonblocking === true ? (k.SOCK_NONBLOCK ?? 0) : 0,
+      options.address === true);
+  }
+
+  /**
+   * The peer address of completion `index` (of the last wait or callback) when it is an accept queued with
+   * `{ address: true }`; null otherwise.
+   */
+  acceptedAddress(index: number): Address | null {
+    checkInt(index, 'index', 0, this.cqEntries - 1);
+    const a = this.native().acceptedAddress(index);
+    return a as Address | null;
   }
 
   /**

@@ -28,8 +28,10 @@
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <vector>
 
 #include "common.h"
+#include "sockaddr.h"
 
 #ifndef IORING_SETUP_SUBMIT_ALL
 #define IORING_SETUP_SUBMIT_ALL (1U << 7)
@@ -155,6 +157,13 @@ struct Slot {
   napi_ref target = nullptr;  // recv: the caller's buffer, until its completion is drained
   size_t offset = 0, length = 0;
   __kernel_timespec ts{};
+  bool want_address = false;  // accept: the kernel writes the peer's address into mem (sockaddr_storage, then len)
+};
+
+// The peer address of the k-th accept completion of the last drain, when its accept asked for it.
+struct AcceptedAddress {
+  sockaddr_storage storage;
+  socklen_t length;
 };
 
 static_assert(sizeof(io_uring_buf) == 16 && offsetof(io_uring_buf, resv) == 14, "io_uring_buf's layout");
@@ -198,7 +207,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
          InstanceMethod<&Ring::AddBufferRing>("addBufferRing"), InstanceMethod<&Ring::Recycle>("recycle"),
          InstanceMethod<&Ring::Start>("start"), InstanceMethod<&Ring::Stop>("stop"),
          InstanceMethod<&Ring::RefHandle>("ref"), InstanceMethod<&Ring::UnrefHandle>("unref"),
-         InstanceMethod<&Ring::Close>("close")});
+         InstanceMethod<&Ring::Close>("close"), InstanceMethod<&Ring::AcceptedAddressOf>("acceptedAddress")});
   }
 
   // new IoUring(entries, setupFlags): setupFlags -1 tries the best the kernel takes, else exactly those.
@@ -327,6 +336,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
   uint32_t free_head_ = 0;  // 1-based; 0: none
   std::deque<BufferRing> buf_rings_;
   Shared* out_ = nullptr;
+  std::vector<AcceptedAddress> addresses_;  // by completion index of the last drain; length 0: none asked
   Napi::Reference<Napi::ArrayBuffer> completions_;
   bool leaked_ = false;
   // Event loop
@@ -487,19 +497,38 @@ class Ring : public Napi::ObjectWrap<Ring> {
     return slot.mem.get();
   }
 
-  // accept(fd, userData, multishot, flags): flags are accept4's (SOCK_NONBLOCK); SOCK_CLOEXEC is always added.
+  // accept(fd, userData, multishot, flags, wantAddress): flags are accept4's (SOCK_NONBLOCK); SOCK_CLOEXEC is
+  // always added. A single-shot accept can have the kernel write the peer's address (acceptedAddress() gives it);
+  // a multishot one cannot (every accept would write the one buffer).
   Napi::Value Accept(const Napi::CallbackInfo& info) {
     int fd = FdArg(info);
     uint32_t user = UserArg(info, 1);
     bool multishot = info[2].ToBoolean();
     int flags = Int32Arg(info, 3, "flags");
+    bool want_address = !multishot && info[4].ToBoolean();
     io_uring_sqe* sqe = NextSqe("accept");
-    uint32_t slot = TakeSlot("accept");
+    uint32_t s = TakeSlot("accept");
+    Slot& slot = slots_[s - 1];
+    slot.want_address = want_address;
+    if (want_address) {
+      uint8_t* mem;
+      try {
+        mem = SlotMem(slot, sizeof(AcceptedAddress));
+      } catch (...) {
+        slot.next_free = free_head_;
+        free_head_ = s;
+        throw;
+      }
+      auto* a = reinterpret_cast<AcceptedAddress*>(mem);
+      a->length = sizeof(a->storage);
+      sqe->addr = reinterpret_cast<uint64_t>(&a->storage);
+      sqe->addr2 = reinterpret_cast<uint64_t>(&a->length);
+    }
     sqe->opcode = IORING_OP_ACCEPT;
     sqe->fd = fd;
     sqe->accept_flags = static_cast<uint32_t>(flags) | SOCK_CLOEXEC;
     if (multishot) sqe->ioprio = IORING_ACCEPT_MULTISHOT;
-    Queue(sqe, slot, kAccept, user);
+    Queue(sqe, s, kAccept, user);
     return info.Env().Undefined();
   }
 
@@ -709,9 +738,16 @@ class Ring : public Napi::ObjectWrap<Ring> {
       uint32_t s = static_cast<uint32_t>(ud >> 40);
       Op op = static_cast<Op>((ud >> 32) & 0xff);
       bool more = (flags & IORING_CQE_F_MORE) != 0;
+      bool addressed = false;
       if (s != 0 && s <= slots_.size()) {
         Slot& slot = slots_[s - 1];
         if (op == kRecv && deliver) res = CopyOut(slot, res);
+        if (op == kAccept && deliver && slot.want_address && res >= 0) {
+          if (addresses_.size() < cq_entries_) addresses_.resize(cq_entries_);  // once, on first use
+          addresses_[n] = *reinterpret_cast<const AcceptedAddress*>(slot.mem.get());
+          addresses_[n].length = std::min<socklen_t>(addresses_[n].length, sizeof(sockaddr_storage));
+          addressed = true;
+        }
         if (!more) FreeSlot(s);
       }
       if (op == kInternal) continue;
@@ -720,6 +756,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
         if (op == kRecvMultishot && (flags & IORING_CQE_F_BUFFER) != 0) RecycleBid(flags);
         continue;
       }
+      if (!addressed && !addresses_.empty()) addresses_[n].length = 0;
       int32_t* o = out + static_cast<size_t>(n) * kInts;
       o[0] = static_cast<int32_t>(ud & 0xffffffffu);
       o[1] = res;
@@ -729,6 +766,13 @@ class Ring : public Napi::ObjectWrap<Ring> {
     }
     StoreRelease(cq_head_, head);
     return n;
+  }
+
+  // acceptedAddress(i) -> the peer address of completion i of the last drain (an accept that asked for it), or null.
+  Napi::Value AcceptedAddressOf(const Napi::CallbackInfo& info) {
+    size_t i = static_cast<size_t>(IntArg(info, 0, "index", 0, kMaxEntries * 4));
+    if (i >= addresses_.size() || addresses_[i].length == 0) return info.Env().Null();
+    return AddressToJs(info.Env(), addresses_[i].storage, addresses_[i].length);
   }
 
   // A recv completion: copies the bytes into the caller's window as it is now (read once). A window that no

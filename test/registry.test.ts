@@ -42,7 +42,7 @@ describe('the model registry', () => {
     }
     expect(isModelName('epoll')).toBe(true);
     expect(isModelName('toString')).toBe(false); // an own key, not anything on Object.prototype
-    expect(isModelName('uring')).toBe(false);
+    expect(isModelName('aio')).toBe(false);
     expect(defaultModel()).toBe(s.hasEpoll ? 'epoll' : 'poll');
     expect(WORKER_MODELS).toEqual(MODEL_NAMES.filter((n) => MODELS[n].workers !== null));
   });
@@ -62,9 +62,9 @@ describe('the model registry', () => {
   });
 
   it('refuses an unknown model and --workers for a model that takes none, naming the ones that do', () => {
-    const unknown = run('server', '--io', 'uring', '--port', '0');
+    const unknown = run('server', '--io', 'aio', '--port', '0');
     expect(unknown.status).toBe(2);
-    expect(unknown.stderr).toContain('unknown --io "uring"');
+    expect(unknown.stderr).toContain('unknown --io "aio"');
     const single = MODEL_NAMES.find((n) => modelInfo(n).workers === null && !modelInfo(n).blocksThread)!;
     const workers = run('server', '--io', single, '--workers', '2', '--port', '0');
     expect(workers.status).toBe(2);

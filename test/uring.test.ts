@@ -264,7 +264,9 @@ ring('IoUring operations', () => {
     expect(collect(r, 1)[0].res).toBe(3);
     expect(Buffer.from(shared.subarray(0, 3)).toString()).toBe('sab');
 
-    const resizable = new ArrayBuffer(64, { maxByteLength: 64 } as never) as ArrayBuffer & { resize(n: number): void };
+    // ES2024 resizable buffers: Node 20 has them, this project's TypeScript lib (ES2022) not.
+    const Resizable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void };
+    const resizable = new Resizable(64, { maxByteLength: 64 });
     r.recv(a, new Uint8Array(resizable), 2, { offset: 32, length: 16 });
     r.submit();
     resizable.resize(8); // the window [32, 48) is gone before the bytes arrive
@@ -295,6 +297,30 @@ ring('IoUring operations', () => {
     expect(fdFlags(fd) & O_CLOEXEC).toBe(O_CLOEXEC);
     expect(s.getBlocking(fd)).toBe(true);
     expect(s.getpeername(fd)).toEqual(s.getsockname(c));
+    expect(r.acceptedAddress(0)).toBeNull(); // not asked for
+  });
+
+  it('accept with { address: true }: the peer address, even of a client that reset before we looked', () => {
+    const r = newRing(4);
+    const l = tcpListener();
+    track(l.fd);
+    const c = track(s.socket(s.AF_INET, s.SOCK_STREAM));
+    s.connect(c, { address: '127.0.0.1', port: l.port });
+    const mine = s.getsockname(c);
+    s.setsockopt(c, s.SOL_SOCKET, s.SO_LINGER, Buffer.from(new Int32Array([1, 0]).buffer));
+    closeFd(c); // RST, while the connection waits in the backlog
+    r.nop(6);
+    r.accept(l.fd, 5, { address: true });
+    const n = r.submitAndWait(2, 10000); // the accept finds its connection at once: both in this one wait
+    expect(n).toBe(2);
+    const got = cqes(r, n);
+    const i = got.findIndex((x) => x.user === 5);
+    const fd = track(got[i].res);
+    expect(r.acceptedAddress(i)).toEqual(mine);
+    expect(r.acceptedAddress(1 - i)).toBeNull(); // the nop
+    expectSysError(() => s.getpeername(fd), 'ENOTCONN', 'getpeername');
+    expectTypeError(() => r.accept(l.fd, 1, { multishot: true, address: true }), 'ERR_INVALID_ARG_VALUE');
+    expectRangeError(() => r.acceptedAddress(r.cqEntries));
   });
 
   it.runIf(support.multishot)('accept multishot: one request, a completion per connection with F_MORE; non-blocking on request', () => {

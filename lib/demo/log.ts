@@ -55,6 +55,12 @@ function show(value: unknown): string {
   return String(value);
 }
 
+/** Prints one trace line as it is (`sqe recv fd 7 user 12`), with the thread prefix of a worker. */
+export function traceLine(text: string): void {
+  if (!tracing) return;
+  writeAll(2, `${threadId === 0 ? '' : `[thread ${threadId}] `}${text}\n`);
+}
+
 /** Prints one traced call: `[thread] fd 7  recv(1024) -> 5 bytes`. */
 export function trace(fd: number | string, call: string, result: unknown): void {
   if (!tracing) return;

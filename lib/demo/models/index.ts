@@ -5,6 +5,7 @@
  * here: `ModelName` is the keys of `MODELS`, so a model without an entry is a compile error, not a silent exit.
  */
 import { hasEpoll } from '../../epoll';
+import { ioUringSupport } from '../../uring';
 import type { ServerOptions } from '../protocol';
 import type { Running } from '../server';
 
@@ -55,6 +56,11 @@ export interface ModelInfo {
 
 const anywhere = (): null => null;
 const linuxOnly = (): string | null => (hasEpoll ? null : 'epoll is Linux only (use --io poll)');
+const withIoUring = (): string | null => {
+  const s = ioUringSupport();
+  if (!s.supported) return `io_uring is not available: ${s.code}: ${s.reason}`;
+  return s.multishot ? null : 'the uring model needs multishot accept and recv (Linux 6.0+): use --io epoll';
+};
 
 /** Every model, in the tutorial's order. */
 export const MODELS = {
@@ -145,6 +151,17 @@ export const MODELS = {
     unavailable: anywhere,
     traceShows: [/accept\(\) -> null \(would block\)/],
     load: async () => import('./sigio'),
+  },
+  uring: {
+    shows: 'asynchronous I/O with io_uring: the kernel does whole accepts, recvs and sends, and says when done',
+    ioModel: 'asynchronous',
+    concurrent: true,
+    blocksThread: false,
+    threadPerClient: false,
+    workers: { unit: 'thread', default: 1 },
+    unavailable: withIoUring,
+    traceShows: [/sqe accept fd \d+ user 0/, /sqe recv fd \d+ user \d+/, /cqe user \d+ res \d+/],
+    load: async () => import('./uring'),
   },
 } as const satisfies Record<string, ModelInfo>;
 
