@@ -48,7 +48,7 @@ function markdown(results, machineLine) {
   for (const r of srv.rows) {
     if (r.skipped) lines.push(`| ${r.connections} | ${r.server} | skipped: ${r.skipped} | | | | | |`);
     else if (r.error) lines.push(`| ${r.connections} | ${r.server} | error: ${r.error.split('\n')[0]} | | | | | |`);
-    else lines.push(`| ${r.connections} | ${r.server} | ${r.messagesPerSecond.toFixed(0)}${r.refused ? ` (${r.refused} refused)` : ''} | ${(r.throughputVsC ?? 0).toFixed(2)} | ${r.cpuPerMessageUs.toFixed(2)} us | ${(r.cpuVsC ?? 0).toFixed(2)} | ${fmtUs(r.p50Us)} | ${fmtUs(r.p99Us)} |`);
+    else lines.push(`| ${r.connections} | ${r.server} | ${r.messagesPerSecond.toFixed(0)}${r.refused ? ` (${r.refused} refused)` : ''} | ${(r.throughputVsC ?? 0).toFixed(2)} | ${r.cpuPerMessageUs.toFixed(2)} us | ${(r.cpuVsC ?? 0).toFixed(2)} | ${fmtUs(r.p50Us)} | ${fmtUs(r.p99Us)}${r.cpuVsCUring ? ` (CPU ${r.cpuVsCUring.toFixed(2)}x C-uring)` : ''} |`);
   }
   const m = srv.memory;
   lines.push('', '## Memory', '', `The epoll server with ${m.welcomed} idle connections: resident memory ${m.rssBeforeKiB} KiB before,`,
@@ -82,7 +82,7 @@ async function main() {
       if (r.skipped) console.log(`${head} skipped: ${r.skipped}`);
       else if (r.error) console.log(`${head} error: ${r.error.split('\n')[0]}`);
       else {
-        const extra = r.refused ? `  (${r.refused} refused)` : '';
+        const extra = `${r.refused ? `  (${r.refused} refused)` : ''}${r.cpuVsCUring ? `  (CPU ${r.cpuVsCUring.toFixed(2)}x C-uring)` : ''}`;
         console.log(`${head} ${r.messagesPerSecond.toFixed(0).padStart(8)}   ${(r.throughputVsC ?? 0).toFixed(2).padStart(5)}   ${r.cpuPerMessageUs.toFixed(2).padStart(6)} us  ${(r.cpuVsC ?? 0).toFixed(2).padStart(5)}   ${fmtUs(r.p50Us).padStart(9)}  ${fmtUs(r.p99Us).padStart(9)}${extra}`);
       }
     }

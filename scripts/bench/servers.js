@@ -1,5 +1,5 @@
-// The demo server benchmark: each concurrent model of sockfd's demo server, a node:net twin and a C epoll
-// reference, driven by a C load generator (lock-step clients) at 10, 100, 1000 and (C, node:net, epoll, async)
+// The demo server benchmark: each concurrent model of sockfd's demo server, a node:net twin, a C epoll
+// reference and (where io_uring runs) a C io_uring reference (C-uring), driven by a C load generator (lock-step clients) at 10, 100, 1000 and (C, node:net, epoll, async)
 // 10000 connections. Reports messages per second, the server's own CPU time per message (user + system, from
 // /proc), each answer's latency (p50, p99), and the
 // epoll server's resident memory per idle connection. Used by scripts/bench/index.js.
@@ -13,7 +13,12 @@ const root = path.resolve(__dirname, '..', '..');
 const registry = require(path.join(root, 'dist', 'demo', 'models'));
 const MODELS = registry.MODEL_NAMES.filter((name) => registry.MODELS[name].concurrent && registry.MODELS[name].unavailable() === null);
 /** What the full run also measures at 10000 connections: the references and the models meant to scale. */
-const AT_10000 = ['C', 'node:net', 'epoll', 'async'];
+const AT_10000 = ['C', 'C-uring', 'node:net', 'epoll', 'async', 'uring'];
+/**
+ * The C io_uring reference (ref-uring-server.c) runs where the uring model does: where it cannot, the reason is
+ * printed and its row says so.
+ */
+const URING_UNAVAILABLE = registry.MODELS.uring ? registry.MODELS.uring.unavailable() : 'no uring model';
 
 function compile(name, tmp) {
   const out = path.join(tmp, name);
@@ -29,6 +34,7 @@ function startServer(kind, bins, dir = root) {
   let cmd;
   let args;
   if (kind === 'C') [cmd, args] = [bins.ref, ['0']];
+  else if (kind === 'C-uring') [cmd, args] = [bins.refUring, ['0']];
   else if (kind === 'node:net') [cmd, args] = [process.execPath, [path.join(__dirname, 'net-server.js'), '0']];
   else [cmd, args] = [process.execPath, [path.join(dir, 'dist', 'demo', 'cli.js'), 'server', '--io', kind, '--port', '0', '--backlog', '4096']];
   // RLIMIT_NOFILE raised to its hard limit for the server (10000 connections), by the shell that then execs it:
@@ -114,10 +120,12 @@ async function memory(kind, bins, conns) {
 
 async function run({ quick, tmp, progress }) {
   const bins = { loadgen: compile('loadgen', tmp), ref: compile('ref-server', tmp) };
+  if (URING_UNAVAILABLE === null) bins.refUring = compile('ref-uring-server', tmp);
+  else progress(`servers: no C io_uring reference here: ${URING_UNAVAILABLE}`);
   const connCounts = quick ? [10, 100] : [10, 100, 1000, 10000];
   const warmupMs = quick ? 300 : 1000;
   const measureMs = quick ? 700 : 3000;
-  const servers = ['C', 'node:net', ...MODELS];
+  const servers = ['C', ...(URING_UNAVAILABLE === null ? ['C-uring'] : []), 'node:net', ...MODELS];
   const rows = [];
   const total = connCounts.length * servers.length;
   let done = 0;
@@ -129,7 +137,7 @@ async function run({ quick, tmp, progress }) {
         continue;
       }
       if (conns > 1000 && !AT_10000.includes(kind)) {
-        rows.push({ server: kind, connections: conns, skipped: 'measured at 10000 connections: C, node:net and the event-driven models (epoll, async); the scanning models\' growth shows at 1000' });
+        rows.push({ server: kind, connections: conns, skipped: 'measured at 10000 connections: the C references, node:net and the event-driven models (epoll, async, uring); the scanning models\' growth shows at 1000' });
         continue;
       }
       let started;
@@ -154,6 +162,11 @@ async function run({ quick, tmp, progress }) {
     if (c && row.messagesPerSecond && c.messagesPerSecond) {
       row.throughputVsC = row.messagesPerSecond / c.messagesPerSecond;
       row.cpuVsC = row.cpuPerMessageUs / c.cpuPerMessageUs;
+    }
+    // The completion-based ones against the C io_uring reference too (the issue's target: uring within 1.2x).
+    const cu = rows.find((r) => r.server === 'C-uring' && r.connections === row.connections);
+    if (cu && row.messagesPerSecond && cu.messagesPerSecond && (row.server === 'uring' || row.server === 'C')) {
+      row.cpuVsCUring = row.cpuPerMessageUs / cu.cpuPerMessageUs;
     }
   }
   progress(`memory: epoll server with ${quick ? 1000 : 10000} idle connections`);
