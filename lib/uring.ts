@@ -392,7 +392,10 @@ export class IoUring {
     this.native().send(fd, data, flags, userData);
   }
 
-  /** Queues a close of `fd` (not of the ring: that is {@link close}). Operations in flight on it go on. */
+  /**
+   * Queues a close of `fd` (not of the ring: that is {@link close}). A {@link watch}er of the fd is stopped now, as
+   * `close()` does. Operations in flight on it go on (cancel them first with {@link cancelFd}).
+   */
   closeFd(fd: number, userData: number): void {
     checkFd(fd);
     checkInt(userData, 'userData', 0, URING_MAX_USER_DATA);

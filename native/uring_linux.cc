@@ -618,6 +618,9 @@ class Ring : public Napi::ObjectWrap<Ring> {
     uint32_t user = UserArg(info, 1);
     io_uring_sqe* sqe = NextSqe("close");
     uint32_t slot = TakeSlot("close");
+    // As close() does: a watch() of the fd is stopped first, or libuv would go on polling a closed number (and
+    // abort when its epoll_ctl fails).
+    StopWatcherForClose(info.Env(), fd);
     sqe->opcode = IORING_OP_CLOSE;
     sqe->fd = fd;
     Queue(sqe, slot, kClose, user);

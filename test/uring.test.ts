@@ -445,6 +445,23 @@ ring('IoUring operations', () => {
     r.closeFd(a, 2);
     expect(collect(r, 1)[0].res).toBe(-errno.EBADF);
   });
+
+  it('close through the ring stops a watch() of the fd first, as close() does (libuv must not poll a closed fd)', async () => {
+    const r = newRing(4);
+    const [a, b] = trackedPair();
+    const w = s.watch(a, s.WATCH_READ, () => {});
+    untrack(a);
+    r.closeFd(a, 1);
+    expect(w.active).toBe(false);
+    expect(collect(r, 1)[0].res).toBe(0);
+    // The loop turns on without libuv meeting the closed fd; a new fd with the same number can be watched.
+    await new Promise((res) => setImmediate(res));
+    const [c] = trackedPair();
+    const w2 = s.watch(c, s.WATCH_WRITE, () => {});
+    await new Promise((res) => setImmediate(res));
+    w2.stop();
+    expect(isOpen(b)).toBe(true);
+  });
 });
 
 ring('IoUring on the event loop', () => {

@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { BaseSelector, Socket, Watcher } from '../../lib/index';
+import type { BaseSelector, BufferRing, IoUring, Socket, Watcher } from '../../lib/index';
 import type { NativeRegistry, NativeWatcher } from '../../lib/native';
 import type { Mutator } from './mutator';
 import { k, native, s, SELECTOR_CLASSES } from './pkg';
@@ -63,6 +63,9 @@ export class Pool {
   readonly selectors: BaseSelector[] = [];
   /** Native registries (PollSet, SelectSet). */
   readonly registries: NativeRegistry[] = [];
+  /** io_uring instances (each owns its ring fd), and the provided-buffer rings made on them. */
+  readonly rings: IoUring[] = [];
+  readonly bufferRings: BufferRing[] = [];
   /** Watchers: the package's and the addon's. */
   readonly watchers: Array<Watcher | NativeWatcher> = [];
   /** Numbers recently closed (verified closed again when used). */
@@ -348,6 +351,9 @@ export class Pool {
       if (w instanceof s.Watcher && !w.active) watchers.splice(i, 1);
     }
     while (watchers.length > 24) watchers.shift()!.stop();
+    for (let i = this.rings.length - 1; i >= 0; i--) if (this.rings[i].closed) this.rings.splice(i, 1);
+    while (this.rings.length > 4) this.rings.shift()!.close();
+    while (this.bufferRings.length > 8) this.bufferRings.shift();
     this.mutator.setHints([0, 1, 2, ...this.raw.keys(), ...this.socketFds()]);
   }
 
@@ -369,6 +375,8 @@ export class Pool {
       }
     }
     for (const sel of this.selectors.splice(0)) sel.close();
+    for (const r of this.rings.splice(0)) r.close(); // closes the connections it accepted that nobody drained
+    this.bufferRings.length = 0;
     for (const fd of [...this.raw.keys()]) this.closeRaw(fd);
     this.registries.length = 0;
   }

@@ -25,7 +25,7 @@ export interface Call {
 /** The package's coded errors, and Node's, that a call may throw. */
 const ALLOWED_CODES = new Set([
   'ERR_SELECTOR_CLOSED', 'ERR_WATCHER_STOPPED', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_IP_ADDRESS',
-  'ERR_INVALID_ARG_TYPE', 'ERR_OUT_OF_RANGE', 'ABORT_ERR',
+  'ERR_INVALID_ARG_TYPE', 'ERR_OUT_OF_RANGE', 'ABORT_ERR', 'ERR_URING_CLOSED',
 ]);
 
 export function show(v: unknown): string {

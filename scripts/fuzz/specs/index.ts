@@ -11,6 +11,7 @@ import { selectorSpecs } from './selectors';
 import { sharedSpecs } from './shared';
 import { socketSpecs } from './socket';
 import type { Spec } from './types';
+import { uringSpecs } from './uring';
 import { watchSpecs } from './watch';
 
 export function allSpecs(c: Ctx): Spec[] {
@@ -23,6 +24,7 @@ export function allSpecs(c: Ctx): Spec[] {
     ...selectorSpecs(c),
     ...nativeSpecs(c, h),
     ...sharedSpecs(c, h),
+    ...uringSpecs(c, h),
   ];
 }
 
