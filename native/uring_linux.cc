@@ -337,6 +337,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
   std::deque<BufferRing> buf_rings_;
   Shared* out_ = nullptr;
   std::vector<AcceptedAddress> addresses_;  // by completion index of the last drain; length 0: none asked
+  int last_drained_ = 0;  // completions the last delivering drain wrote
   Napi::Reference<Napi::ArrayBuffer> completions_;
   bool leaked_ = false;
   // Event loop
@@ -768,13 +769,16 @@ class Ring : public Napi::ObjectWrap<Ring> {
       n++;
     }
     StoreRelease(cq_head_, head);
+    if (deliver) last_drained_ = n;
     return n;
   }
 
   // acceptedAddress(i) -> the peer address of completion i of the last drain (an accept that asked for it), or null.
   Napi::Value AcceptedAddressOf(const Napi::CallbackInfo& info) {
     size_t i = static_cast<size_t>(IntArg(info, 0, "index", 0, kMaxEntries * 4));
-    if (i >= addresses_.size() || addresses_[i].length == 0) return info.Env().Null();
+    if (i >= addresses_.size() || i >= static_cast<size_t>(last_drained_) || addresses_[i].length == 0) {
+      return info.Env().Null();
+    }
     return AddressToJs(info.Env(), addresses_[i].storage, addresses_[i].length);
   }
 
