@@ -28,6 +28,7 @@
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "common.h"
@@ -84,6 +85,7 @@ constexpr uint32_t kMaxSlots = (1u << 24) - 2;
 constexpr int kCloseWaitMs = 1000;
 constexpr int kInts = 4;  // per completion: userData, res, flags, op
 constexpr size_t kMaxIo = 1u << 30;
+constexpr size_t kKeepSlotBytes = 64 * 1024;
 
 int SysSetup(unsigned entries, io_uring_params* p) { return static_cast<int>(::syscall(__NR_io_uring_setup, entries, p)); }
 int SysEnter(int fd, unsigned submit, unsigned min, unsigned flags, const void* arg, size_t argsz) {
@@ -271,6 +273,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
     napi_env env = Env();
     if (fd_ < 0) return;
     Napi::HandleScope scope(env);
+    retired_.clear();  // no callback of theirs is running now
     uint64_t v;
     while (::read(poller_->efd, &v, sizeof(v)) < 0 && errno == EINTR) {
     }
@@ -345,6 +348,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
   bool watching_ = false;
   Napi::FunctionReference callback_;
   std::unique_ptr<Napi::AsyncContext> context_;
+  std::vector<std::unique_ptr<Napi::AsyncContext>> retired_;  // of stopped watches, destroyed outside callbacks
 
   bool Overflowed() const { return sq_flags_ != nullptr && (LoadAcquire(sq_flags_) & IORING_SQ_CQ_OVERFLOW) != 0; }
 
@@ -468,6 +472,10 @@ class Ring : public Napi::ObjectWrap<Ring> {
       slot.target = nullptr;
     }
     slot.user_data = 0;
+    if (slot.cap > kKeepSlotBytes) {  // a big recv or send: not kept for the next user of the slot
+      slot.mem.reset();
+      slot.cap = 0;
+    }
     slot.next_free = free_head_;
     free_head_ = s;
     inflight_--;
@@ -492,8 +500,10 @@ class Ring : public Napi::ObjectWrap<Ring> {
   // Where a queued operation's bytes live: the slot's own buffer, grown (never shrunk) to `len`.
   uint8_t* SlotMem(Slot& slot, size_t len) {
     if (slot.cap < len || slot.mem == nullptr) {
-      slot.mem.reset(new uint8_t[std::max<size_t>(len, 1)]);
-      slot.cap = std::max<size_t>(len, 1);
+      size_t cap = std::max<size_t>(len, 64);
+      slot.mem.reset(new (std::nothrow) uint8_t[cap]);
+      slot.cap = slot.mem == nullptr ? 0 : cap;
+      if (slot.mem == nullptr) ThrowErrno(Env(), ENOMEM, "io_uring");
     }
     return slot.mem.get();
   }
@@ -992,7 +1002,8 @@ class Ring : public Napi::ObjectWrap<Ring> {
     uv_poll_stop(&p->poll);
     uv_close(reinterpret_cast<uv_handle_t*>(&p->poll), OnPollerClosed);
     callback_.Reset();
-    context_.reset();
+    // Not destroyed here: unwatch() may be running inside the callback that this context is making.
+    if (context_ != nullptr) retired_.push_back(std::move(context_));
   }
 
   Napi::Value Stop(const Napi::CallbackInfo& info) {
