@@ -235,6 +235,10 @@ export class BufferRing {
   }
 }
 
+function checkOptions(options: unknown): void {
+  if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
+}
+
 const disposeSymbol: typeof Symbol.dispose = Symbol.dispose ?? (Symbol.for('nodejs.dispose') as typeof Symbol.dispose);
 
 /**
@@ -274,7 +278,7 @@ export class IoUring {
    */
   constructor(entries = 256, options: IoUringOptions = {}) {
     checkInt(entries, 'entries', 1, 32768);
-    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
+    checkOptions(options);
     const flags = options.setupFlags === undefined ? -1 : checkInt(options.setupFlags, 'options.setupFlags', 0, 0xffffffff);
     let n: NativeIoUring;
     try {
@@ -327,6 +331,7 @@ export class IoUring {
   accept(fd: number, userData: number, options: UringAcceptOptions = {}): void {
     checkFd(fd);
     checkInt(userData, 'userData', 0, URING_MAX_USER_DATA);
+    checkOptions(options);
     const multishot = options.multishot ?? (this.multishot && options.address !== true);
     if (multishot && options.address === true) {
       throw invalidArgValue('options', 'cannot ask for the address of a multishot accept', options);
@@ -356,6 +361,7 @@ export class IoUring {
     checkFd(fd);
     if (!isBytes(buffer)) throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, DataView or ArrayBuffer', buffer);
     checkInt(userData, 'userData', 0, URING_MAX_USER_DATA);
+    checkOptions(options);
     const size = byteLengthOf(buffer);
     const offset = options.offset === undefined ? 0 : checkInt(options.offset, 'options.offset', 0, size);
     const length = options.length === undefined ? size - offset : checkInt(options.length, 'options.length', 0, size - offset);
