@@ -210,9 +210,13 @@ export class BufferRing {
   /** All the buffers: buffer `bid` is bytes `[bid * size, (bid + 1) * size)`. Memory of the ring. */
   readonly memory: Uint8Array;
 
+  readonly #recycle: (bid: number) => void;
+
   /** @internal Use {@link IoUring.bufferRing}. */
-  constructor(private readonly ring: IoUring, readonly group: number, readonly count: number, readonly size: number,
+  constructor(recycle: (bid: number) => void, readonly group: number, readonly count: number, readonly size: number,
     memory: ArrayBuffer) {
+    if (typeof recycle !== 'function') throw invalidArgType('recycle', 'of type function', recycle);
+    this.#recycle = recycle;
     this.memory = new Uint8Array(memory);
   }
 
@@ -231,8 +235,15 @@ export class BufferRing {
   /** Gives buffer `bid` back to the kernel. */
   recycle(bid: number): void {
     checkInt(bid, 'bid', 0, this.count - 1);
-    this.ring.native().recycle(this.group, bid);
+    this.#recycle(bid);
   }
+}
+
+function uringClosed(): Error {
+  const err = new Error('The ring is closed');
+  (err as NodeJS.ErrnoException).code = 'ERR_URING_CLOSED';
+  Error.captureStackTrace(err, uringClosed);
+  return err;
 }
 
 function checkOptions(options: unknown): void {
@@ -301,9 +312,8 @@ export class IoUring {
     this.multishot = multishotKernel;
   }
 
-  /** @internal */
-  native(): NativeIoUring {
-    if (this.#native === null) throw Object.assign(new Error('The ring is closed'), { code: 'ERR_URING_CLOSED' });
+  #n(): NativeIoUring {
+    if (this.#native === null) throw uringClosed();
     return this.#native;
   }
 
@@ -336,7 +346,7 @@ export class IoUring {
     if (multishot && options.address === true) {
       throw invalidArgValue('options', 'cannot ask for the address of a multishot accept', options);
     }
-    this.native().accept(fd, userData, multishot, options.nonblocking === true ? (k.SOCK_NONBLOCK ?? 0) : 0,
+    this.#n().accept(fd, userData, multishot, options.nonblocking === true ? (k.SOCK_NONBLOCK ?? 0) : 0,
       options.address === true);
   }
 
@@ -346,7 +356,7 @@ export class IoUring {
    */
   acceptedAddress(index: number): Address | null {
     checkInt(index, 'index', 0, this.cqEntries - 1);
-    const a = this.native().acceptedAddress(index);
+    const a = this.#n().acceptedAddress(index);
     return a as Address | null;
   }
 
@@ -366,7 +376,7 @@ export class IoUring {
     const offset = options.offset === undefined ? 0 : checkInt(options.offset, 'options.offset', 0, size);
     const length = options.length === undefined ? size - offset : checkInt(options.length, 'options.length', 0, size - offset);
     const flags = options.flags === undefined ? 0 : checkInt32(options.flags, 'options.flags');
-    this.native().recv(fd, buffer, offset, length, flags, userData);
+    this.#n().recv(fd, buffer, offset, length, flags, userData);
   }
 
   /**
@@ -382,7 +392,7 @@ export class IoUring {
     }
     checkInt(userData, 'userData', 0, URING_MAX_USER_DATA);
     checkInt32(flags, 'flags');
-    this.native().recvMultishot(fd, ring.group, flags, userData);
+    this.#n().recvMultishot(fd, ring.group, flags, userData);
   }
 
   /**
@@ -395,7 +405,7 @@ export class IoUring {
     checkData(data);
     checkInt(userData, 'userData', 0, URING_MAX_USER_DATA);
     checkInt32(flags, 'flags');
-    this.native().send(fd, data, flags, userData);
+    this.#n().send(fd, data, flags, userData);
   }
 
   /**
@@ -405,7 +415,7 @@ export class IoUring {
   closeFd(fd: number, userData: number): void {
     checkFd(fd);
     checkInt(userData, 'userData', 0, URING_MAX_USER_DATA);
-    this.native().closeFd(fd, userData);
+    this.#n().closeFd(fd, userData);
   }
 
   /**
@@ -416,32 +426,32 @@ export class IoUring {
   cancel(target: number, userData: number): void {
     checkInt(target, 'target', 0, URING_MAX_USER_DATA);
     checkInt(userData, 'userData', 0, URING_MAX_USER_DATA);
-    this.native().cancel(target, userData);
+    this.#n().cancel(target, userData);
   }
 
   /** Queues a cancellation of every operation in flight on `fd`: `res` is how many (0 when none). */
   cancelFd(fd: number, userData: number): void {
     checkFd(fd);
     checkInt(userData, 'userData', 0, URING_MAX_USER_DATA);
-    this.native().cancelFd(fd, userData);
+    this.#n().cancelFd(fd, userData);
   }
 
   /** Queues a no-op: completes with 0. */
   nop(userData: number): void {
     checkInt(userData, 'userData', 0, URING_MAX_USER_DATA);
-    this.native().nop(userData);
+    this.#n().nop(userData);
   }
 
   /** Queues a timer: completes with `-ETIME` after `ms` milliseconds (`-ECANCELED` if cancelled first). */
   timeout(ms: number, userData: number): void {
     checkInt(ms, 'ms', 0, 0x7fffffff);
     checkInt(userData, 'userData', 0, URING_MAX_USER_DATA);
-    this.native().timeout(ms, userData);
+    this.#n().timeout(ms, userData);
   }
 
   /** Submits everything queued with one io_uring_enter; returns how many the kernel took. */
   submit(): number {
-    return this.native().submit();
+    return this.#n().submit();
   }
 
   /**
@@ -452,7 +462,7 @@ export class IoUring {
    */
   submitAndWait(min = 1, timeoutMs?: number | null): number {
     checkInt(min, 'min', 0, this.cqEntries);
-    return this.native().wait(min, checkTimeout(timeoutMs));
+    return this.#n().wait(min, checkTimeout(timeoutMs));
   }
 
   /**
@@ -464,8 +474,12 @@ export class IoUring {
     checkInt(group, 'group', 0, 0xffff);
     checkInt(count, 'count', 1, 32768);
     checkInt(size, 'size', 1, 1 << 20);
-    const memory = this.native().addBufferRing(group, count, size);
-    const ring = new BufferRing(this, group, count, size, memory);
+    const n = this.#n();
+    const memory = n.addBufferRing(group, count, size);
+    const ring = new BufferRing((bid) => {
+      if (this.#native === null) throw uringClosed();
+      n.recycle(group, bid);
+    }, group, count, size, memory);
     this.#groups.set(group, ring);
     return ring;
   }
@@ -478,7 +492,7 @@ export class IoUring {
    */
   watch(callback: UringCallback): this {
     if (typeof callback !== 'function') throw invalidArgType('callback', 'of type function', callback);
-    this.native().start((count: number) => callback.call(this, count));
+    this.#n().start((count: number) => callback.call(this, count));
     return this;
   }
 

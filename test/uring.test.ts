@@ -406,6 +406,9 @@ ring('IoUring operations', () => {
     expectRangeError(() => br.view(0, 17));
     const other = newRing(4).bufferRing(1, 2, 8);
     expectTypeError(() => r.recvMultishot(0, other, 1)); // another ring's buffers
+    r.close();
+    expectCode(() => br.recycle(0), Error, 'ERR_URING_CLOSED');
+    expect(br.view(0, 4).length).toBe(4); // its memory outlives the ring
   });
 
   it('cancel by userData: the operation ends with ECANCELED; nothing to cancel is ENOENT', () => {
