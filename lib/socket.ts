@@ -307,26 +307,45 @@ export class Socket {
 
   /** Resolves when the fd is ready for `events` (WATCH_READ or WATCH_WRITE), on the event loop. */
   #wait(events: number, syscall: string, signal: AbortSignal | undefined): Promise<void> {
-    const readiness = this.#readiness ?? (this.#readiness = new Readiness(this.#live(syscall)));
-    return readiness.wait(events, syscall, signal);
+    return this.#readinessOf(syscall).wait(events, syscall, signal);
   }
+
+  /** Makes `retry` at each readiness for `events` until it returns non-null; resolves with that. */
+  #until<T>(events: number, syscall: string, signal: AbortSignal | undefined, retry: () => T | null): Promise<T> {
+    return this.#readinessOf(syscall).until(events, syscall, signal, retry);
+  }
+
+  #readinessOf(syscall: string): Readiness {
+    return this.#readiness ?? (this.#readiness = new Readiness(this.#live(syscall)));
+  }
+
+  // The async methods that run most (accept, recv, send) are plain functions that return a promise, not async
+  // functions: one that completes at once returns a settled promise, and one that would block hands its next
+  // attempt to the Readiness, which makes it at the readiness itself (see Readiness#until). Their errors,
+  // argument errors included, are rejections, as an async function's would be.
 
   /**
    * Accepts a connection without blocking the event loop: `[socket, address]`, the new socket non-blocking.
    * The listening socket is made non-blocking.
    */
-  async acceptAsync(options?: AsyncOptions): Promise<[Socket, Address]> {
-    const signal = checkOptions(options);
-    for (;;) {
-      const r = this.attempt('accept', this.#async('accept', signal)) as raw.Accepted | null;
-      if (r !== null) {
-        const Ctor = this.constructor as typeof Socket;
-        const sock = new Ctor(this.family, this.type | SOCK_NONBLOCK, this.protocol, r.fd);
-        if (SOCK_NONBLOCK === 0) sock.setBlocking(false);
-        return [sock, r.address];
-      }
-      await this.#wait(WATCH_READ, 'accept', signal);
+  acceptAsync(options?: AsyncOptions): Promise<[Socket, Address]> {
+    try {
+      const signal = checkOptions(options);
+      const done = this.#acceptOnce(this.#async('accept', signal));
+      if (done !== null) return Promise.resolve(done);
+      return this.#until(WATCH_READ, 'accept', signal, () => this.#acceptOnce(this.#live('accept')));
+    } catch (err) {
+      return Promise.reject(err);
     }
+  }
+
+  #acceptOnce(fd: number): [Socket, Address] | null {
+    const r = this.attempt('accept', fd) as raw.Accepted | null;
+    if (r === null) return null;
+    const Ctor = this.constructor as typeof Socket;
+    const sock = new Ctor(this.family, this.type | SOCK_NONBLOCK, this.protocol, r.fd);
+    if (SOCK_NONBLOCK === 0) sock.setBlocking(false);
+    return [sock, r.address];
   }
 
   /**
@@ -359,39 +378,53 @@ export class Socket {
    * next read wait for readiness before it tries: a server that answers and reads again does not pay for a
    * recv that can only say "would block".
    */
-  async recvAsync(size: number, options?: AsyncOptions): Promise<Buffer> {
-    const signal = checkOptions(options);
-    checkInt(size, 'size', 0, 0x7fffffff); // here too: a drained read waits before any attempt checks it
-    for (;;) {
+  recvAsync(size: number, options?: AsyncOptions): Promise<Buffer> {
+    try {
+      const signal = checkOptions(options);
+      checkInt(size, 'size', 0, 0x7fffffff); // here too: a drained read waits before any attempt checks it
       const fd = this.#async('recv', signal);
       if (!this.#drained) {
-        const data = this.attempt('recv', fd, size) as Buffer | null;
-        if (data !== null) {
-          this.#drained = this.#stream && data.length < size;
-          return data;
-        }
+        const data = this.#recvOnce(fd, size);
+        if (data !== null) return Promise.resolve(data);
       }
-      await this.#wait(WATCH_READ, 'recv', signal);
-      this.#drained = false; // readiness was reported
+      return this.#until(WATCH_READ, 'recv', signal, () => {
+        this.#drained = false; // readiness was reported
+        return this.#recvOnce(this.#live('recv'), size);
+      });
+    } catch (err) {
+      return Promise.reject(err);
     }
   }
 
+  #recvOnce(fd: number, size: number): Buffer | null {
+    const data = this.attempt('recv', fd, size) as Buffer | null;
+    if (data !== null) this.#drained = this.#stream && data.length < size;
+    return data;
+  }
+
   /** `recvInto` once bytes arrive: the count (0 at end of stream). A short read makes the next one wait first. */
-  async recvIntoAsync(buffer: BytesLike, offset?: number, length?: number, options?: AsyncOptions): Promise<number> {
-    const signal = checkOptions(options);
-    const [, , want] = raw.checkWindow(buffer, offset, length); // before any wait, as recvAsync checks its size
-    for (;;) {
+  recvIntoAsync(buffer: BytesLike, offset?: number, length?: number, options?: AsyncOptions): Promise<number> {
+    try {
+      const signal = checkOptions(options);
+      const [, , want] = raw.checkWindow(buffer, offset, length); // before any wait, as recvAsync checks its size
       const fd = this.#async('recv', signal);
       if (!this.#drained) {
-        const n = this.attempt('recvInto', fd, buffer, offset, length) as number | null;
-        if (n !== null) {
-          this.#drained = this.#stream && n < want;
-          return n;
-        }
+        const n = this.#recvIntoOnce(fd, buffer, offset, length, want);
+        if (n !== null) return Promise.resolve(n);
       }
-      await this.#wait(WATCH_READ, 'recv', signal);
-      this.#drained = false;
+      return this.#until(WATCH_READ, 'recv', signal, () => {
+        this.#drained = false;
+        return this.#recvIntoOnce(this.#live('recv'), buffer, offset, length, want);
+      });
+    } catch (err) {
+      return Promise.reject(err);
     }
+  }
+
+  #recvIntoOnce(fd: number, buffer: BytesLike, offset: number | undefined, length: number | undefined, want: number): number | null {
+    const n = this.attempt('recvInto', fd, buffer, offset, length) as number | null;
+    if (n !== null) this.#drained = this.#stream && n < want;
+    return n;
   }
 
   /**
@@ -400,17 +433,28 @@ export class Socket {
    * buffer is resized smaller, transferred or detached while the call waits, the promise rejects with
    * `ERR_INVALID_STATE` and `err.bytesSent`, never resolves for bytes that were not sent.
    */
-  async sendAllAsync(data: Data, options?: AsyncOptions): Promise<void> {
-    const signal = checkOptions(options);
-    const bytes = asBytes(checkData(data));
-    const total = bytes.byteLength;
-    let sent = 0;
-    while (sent < total) {
-      // A fixed-length view reads 0 bytes long once its buffer shrank below it or was detached.
-      if (bytes.byteLength !== total) throw bufferChanged('send', sent, total);
-      const n = this.attempt('send', this.#async('send', signal), sent === 0 ? bytes : bytes.subarray(sent)) as number | null;
-      if (n === null) await this.#wait(WATCH_WRITE, 'send', signal);
-      else sent += n;
+  sendAllAsync(data: Data, options?: AsyncOptions): Promise<void> {
+    try {
+      const signal = checkOptions(options);
+      const bytes = asBytes(checkData(data));
+      const total = bytes.byteLength;
+      if (total === 0) return Promise.resolve();
+      let sent = 0;
+      // Sends until all is sent (undefined) or the socket is full (null).
+      const more = (fd: number): undefined | null => {
+        while (sent < total) {
+          // A fixed-length view reads 0 bytes long once its buffer shrank below it or was detached.
+          if (bytes.byteLength !== total) throw bufferChanged('send', sent, total);
+          const n = this.attempt('send', fd, sent === 0 ? bytes : bytes.subarray(sent)) as number | null;
+          if (n === null) return null;
+          sent += n;
+        }
+        return undefined;
+      };
+      if (more(this.#async('send', signal)) !== null) return Promise.resolve();
+      return this.#until(WATCH_WRITE, 'send', signal, () => more(this.#live('send')));
+    } catch (err) {
+      return Promise.reject(err);
     }
   }
 
