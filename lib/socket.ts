@@ -307,6 +307,17 @@ export class Socket {
 
   /** Resolves when the fd is ready for `events` (WATCH_READ or WATCH_WRITE), on the event loop. */
   #wait(events: number, syscall: string, signal: AbortSignal | undefined): Promise<void> {
+    return this.waitReady(events, syscall, signal);
+  }
+
+  /**
+   * Each wait of the async methods for readiness, between two attempts: resolves once the fd is ready for
+   * `events` (`WATCH_READ` or `WATCH_WRITE`), on the event loop; `syscall` (`'accept'`, `'connect'`, `'recv'`,
+   * `'send'`) names the call that would block, for the errors. Overridable, as {@link Socket.attempt} is, so a
+   * subclass sees every wait (the demo's `--trace` prints them); a faster path that skips it must not be taken
+   * for a subclass that overrides it.
+   */
+  protected waitReady(events: number, syscall: string, signal: AbortSignal | undefined): Promise<void> {
     const readiness = this.#readiness ?? (this.#readiness = new Readiness(this.#live(syscall)));
     return readiness.wait(events, syscall, signal);
   }
