@@ -22,6 +22,7 @@ export function serve(opts: ServerOptions): Running {
     const refuse = (err: Error): void => {
       log(`refusing ${peerName(address)}: cannot start its thread: ${err.message}`);
       close(fd);
+      trace(fd, 'close()  # its thread never took it', undefined);
     };
     let worker: Worker;
     try {
