@@ -138,7 +138,7 @@ export class Readiness {
     if (events !== WATCH_READ && events !== WATCH_WRITE) throw outOfRange('events', 'WATCH_READ (1) or WATCH_WRITE (2)', events);
     // sockfd's close(fd) stops the watcher of that fd natively, without JavaScript: if the fd was closed behind
     // this object's back, nothing will ever wake a waiter (and the number may be another file's by now).
-    if (this.#watcher !== null && !this.#watcher.active) this.close((sc) => errnoError('EBADF', sc));
+    if (this.#watcher !== null && this.#watcher.stopped) this.close((sc) => errnoError('EBADF', sc));
     if (this.#closed !== null) return Promise.reject(this.#closed(syscall));
     if (signal?.aborted) return Promise.reject(abortError(signal));
     const list = events === WATCH_READ ? this.#readers : this.#writers;

@@ -307,12 +307,36 @@ export class Socket {
 
   /** Resolves when the fd is ready for `events` (WATCH_READ or WATCH_WRITE), on the event loop. */
   #wait(events: number, syscall: string, signal: AbortSignal | undefined): Promise<void> {
+    return this.waitReady(events, syscall, signal);
+  }
+
+  /**
+   * Each wait of the async methods for readiness, between two attempts: resolves once the fd is ready for
+   * `events` (`WATCH_READ` or `WATCH_WRITE`), on the event loop; `syscall` (`'accept'`, `'connect'`, `'recv'`,
+   * `'send'`) names the call that would block, for the errors. Overridable, as {@link Socket.attempt} is, so a
+   * subclass sees every wait (the demo's `--trace` prints them). The accept, recv and send methods normally
+   * make their next attempt at the readiness itself (the fast path, Readiness#until), without this method; a
+   * subclass that overrides it gets the plain path instead: await this method, then attempt.
+   */
+  protected waitReady(events: number, syscall: string, signal: AbortSignal | undefined): Promise<void> {
     return this.#readinessOf(syscall).wait(events, syscall, signal);
   }
 
-  /** Makes `retry` at each readiness for `events` until it returns non-null; resolves with that. */
+  /**
+   * Makes `retry` at each readiness for `events` until it returns non-null; resolves with that. A subclass that
+   * overrides waitReady (--trace's TracedSocket) sees each wait: the plain path, a wait and then the retry.
+   */
   #until<T>(events: number, syscall: string, signal: AbortSignal | undefined, retry: () => T | null): Promise<T> {
+    if (this.waitReady !== Socket.prototype.waitReady) return this.#waitThen(events, syscall, signal, retry);
     return this.#readinessOf(syscall).until(events, syscall, signal, retry);
+  }
+
+  async #waitThen<T>(events: number, syscall: string, signal: AbortSignal | undefined, retry: () => T | null): Promise<T> {
+    for (;;) {
+      await this.waitReady(events, syscall, signal);
+      const result = retry();
+      if (result !== null) return result;
+    }
   }
 
   #readinessOf(syscall: string): Readiness {
