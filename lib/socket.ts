@@ -9,17 +9,27 @@ import { native } from './binding';
 import * as raw from './raw';
 import { type Address, type AddressInput, type InetAddressInput } from './address';
 import {
-  abortError, asBytes, bufferChanged, checkData, checkFd, checkInt, checkInt32, errnoError, errnoErrorFromNumber, invalidArgType,
+  abortError, asBytes, bufferChanged, checkData, checkFd, checkInt, checkInt32, errnoError, errnoErrorFromNumber, fdOfFileObj, invalidArgType,
   invalidArgValue, type BytesLike, type Data,
 } from './errors';
 import { WATCH_READ, WATCH_WRITE } from './watch';
 import { Readiness } from './readiness';
 import { checkSocketTimeout, deadlineAfter, getdefaulttimeout, timeoutError, waitReady } from './timeout';
+import * as helpers from './helpers';
 
 const k = native.constants as Readonly<Record<string, number>>;
 const SOCK_NONBLOCK = k.SOCK_NONBLOCK ?? 0;
 const TYPE_FLAGS = SOCK_NONBLOCK | (k.SOCK_CLOEXEC ?? 0);
 const { POLLIN, POLLOUT } = k;
+// The most one sendfile(2) moves on Linux (MAX_RW_COUNT).
+const SENDFILE_CHUNK = 0x7ffff000;
+
+/** What a call refuses in the socket's present state (Python's ValueError there). */
+function invalidState(syscall: string, why: string): Error {
+  const err = new Error(`${syscall} ${why}`);
+  (err as NodeJS.ErrnoException).code = 'ERR_INVALID_STATE';
+  return err;
+}
 
 /** Options of the async methods. */
 export interface AsyncOptions {
@@ -291,6 +301,57 @@ export class Socket {
   sendto(data: Data, address: AddressInput, flags = 0): number | null {
     const target = this.#resolve(address);
     return this.#timed('sendto', POLLOUT, (fd) => raw.sendto(fd, data, target, flags));
+  }
+
+  /**
+   * Sends the file `inFd` (an fd, or an object with `fileno()`) from `offset`, `count` bytes or to its end,
+   * with `sendfile(2)` in a loop: the total sent. Python's `sock.sendfile()`, on an fd: the file's position is
+   * neither used nor moved. A blocking socket waits as `sendAll` does; with a timeout, each wait for room is at
+   * most the timeout (as in Python), then `sendfile ETIMEDOUT` with `err.bytesSent`. A non-blocking socket
+   * (timeout 0) is refused with `ERR_INVALID_STATE`, as Python refuses it.
+   * @example sock.sendfile(fs.openSync('index.html', 'r'));
+   */
+  sendfile(inFd: raw.FileLike, offset = 0, count?: number): number {
+    const fd = this.#live('sendfile');
+    const file = fdOfFileObj(inFd, 'inFd');
+    checkInt(offset, 'offset', 0, Number.MAX_SAFE_INTEGER);
+    if (count !== undefined) checkInt(count, 'count', 0, Number.MAX_SAFE_INTEGER);
+    const timeout = this.#timeout;
+    if (timeout === 0) throw invalidState('sendfile', 'is not supported on a non-blocking socket (timeout 0)');
+    let total = 0;
+    while (count === undefined || total < count) {
+      const want = Math.min(SENDFILE_CHUNK, count === undefined ? SENDFILE_CHUNK : count - total);
+      const n = helpers.sendfile(fd, file, offset + total, want);
+      if (n === 0) break; // end of the file
+      if (n !== null) {
+        total += n;
+      } else if (timeout === null) {
+        // Would-block on a blocking socket: its SO_SNDTIMEO ran out, as for sendAll.
+        throw Object.assign(errnoError('EAGAIN', 'sendfile'), { bytesSent: total });
+      } else if (!waitReady(fd, POLLOUT, deadlineAfter(timeout))) {
+        throw Object.assign(timeoutError('sendfile'), { bytesSent: total });
+      }
+    }
+    return total;
+  }
+
+  /**
+   * A new Socket on a copy of the fd (close-on-exec), with this one's family, type, protocol and timeout:
+   * Python's `sock.dup()`. The two share the kernel's open file, so its `O_NONBLOCK` flag too: give both the
+   * same blocking mode.
+   */
+  dup(): Socket {
+    const copy = helpers.dup(this.#live('dup'));
+    const Ctor = this.constructor as typeof Socket;
+    let sock: Socket;
+    try {
+      sock = new Ctor(this.family, this.type, this.protocol, copy);
+      sock.settimeout(this.#timeout);
+    } catch (e) {
+      raw.close(copy);
+      throw e;
+    }
+    return sock;
   }
 
   /** @see shutdown(2) */
