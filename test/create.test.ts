@@ -24,6 +24,11 @@ afterEach(() => {
 
 const portOf = (sock: s.Socket): number => (sock.getsockname() as s.InetAddress).port;
 
+// createConnection's loop over several addresses needs a name with several: localhost, where it has ::1 too.
+const localhost = s.getaddrinfo('localhost', null, { type: s.SOCK_STREAM });
+const severalLocal = localhost.length >= 2;
+if (!severalLocal) console.warn(`skipping the localhost case: localhost resolves to ${localhost.length} address here, it needs two (the address-list case covers the loop)`);
+
 describe('createConnection', () => {
   it('connects to a loopback server; the socket is blocking (the default timeout) and close-on-exec', () => {
     const server = own(s.createServer({ address: '127.0.0.1', port: 0 }));
@@ -75,12 +80,8 @@ describe('createConnection', () => {
     expect(openFds().length).toBe(before);
   });
 
-  it('tries every address getaddrinfo gives, in order, and throws the last error', () => {
-    const found = s.getaddrinfo('localhost', null, { type: s.SOCK_STREAM });
-    if (found.length < 2) {
-      console.warn(`skipped: localhost resolves to ${found.length} address here, the test needs two (IPv4 and IPv6)`);
-      return;
-    }
+  it.skipIf(!severalLocal)('tries every address getaddrinfo gives for localhost, in order, and throws the last error', () => {
+    const found = localhost;
     // A port free on every address localhost has, with nothing listening: each attempt is refused.
     const port = closedPort();
     let err: NodeJS.ErrnoException & { address?: string } | undefined;
