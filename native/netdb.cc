@@ -2,7 +2,6 @@
 // if_nametoindex, if_indextoname, if_nameindex. One library call each; every argument is read once from
 // JavaScript into a private copy, which alone is checked and used.
 #include <arpa/inet.h>
-#include <limits.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -96,7 +95,7 @@ Napi::Value GetNameInfo(const Napi::CallbackInfo& info) {
 // gethostname() -> the host name
 Napi::Value GetHostName(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  char name[HOST_NAME_MAX + 2];
+  char name[257];  // POSIX host names are at most 255 bytes (HOST_NAME_MAX is 64 on Linux; macOS lacks it)
   if (::gethostname(name, sizeof(name) - 1) < 0) ThrowErrno(env, errno, "gethostname");
   name[sizeof(name) - 1] = '\0';  // POSIX leaves a truncated name unterminated
   return Napi::String::New(env, name);
