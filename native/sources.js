@@ -7,10 +7,11 @@
 
 const common = [
   'addon.cc', 'errors.cc', 'sockaddr.cc', 'socket.cc', 'io.cc', 'select.cc', 'poll.cc', 'resolve.cc',
-  'constants.cc', 'selectors.cc', 'watcher.cc',
+  'constants.cc', 'selectors.cc', 'watcher.cc', 'netdb.cc', 'dup.cc',
 ];
 // epoll is Linux's; elsewhere a stub says hasEpoll = false and throws ENOSYS.
-const perPlatform = (platform) => (platform === 'linux' ? ['epoll_linux.cc'] : ['epoll_stub.cc']);
+// sendfile(2) likewise: Linux's signature; elsewhere a stub that throws ENOSYS.
+const perPlatform = (platform) => (platform === 'linux' ? ['epoll_linux.cc', 'sendfile_linux.cc'] : ['epoll_stub.cc', 'sendfile_stub.cc']);
 
 const platform = process.argv[2] || process.platform;
 process.stdout.write([...common, ...perPlatform(platform)].map((f) => `native/${f}`).join('\n') + '\n');

@@ -255,7 +255,7 @@ describe('README.md: every runnable block runs as written', () => {
 
   for (const b of runnable) {
     const server = /\.listen\(/.test(b.code);
-    const client = !server && /\.connect\(/.test(b.code);
+    const client = !server && /\.connect\(|createConnection\(|create_connection\(/.test(b.code);
     const skip = b.lang === 'python' && PYTHON === null;
     if (skip) console.warn(`${title(b)}: python3 is not on PATH: not run`);
 
