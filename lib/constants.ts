@@ -57,6 +57,10 @@ export const SO_PASSCRED = c.SO_PASSCRED;
 export const SO_BINDTODEVICE = c.SO_BINDTODEVICE;
 export const SO_PRIORITY = c.SO_PRIORITY;
 export const SO_MARK = c.SO_MARK;
+/** Linux: microseconds to busy-poll the device queue on a blocking read. */
+export const SO_BUSY_POLL = c.SO_BUSY_POLL;
+/** Linux: the CPU that handles the socket's incoming packets (read it to steer work to that CPU). */
+export const SO_INCOMING_CPU = c.SO_INCOMING_CPU;
 // TCP
 export const TCP_NODELAY = c.TCP_NODELAY;
 export const TCP_MAXSEG = c.TCP_MAXSEG;
@@ -68,6 +72,8 @@ export const TCP_CORK = c.TCP_CORK;
 export const TCP_DEFER_ACCEPT = c.TCP_DEFER_ACCEPT;
 export const TCP_FASTOPEN = c.TCP_FASTOPEN;
 export const TCP_USER_TIMEOUT = c.TCP_USER_TIMEOUT;
+/** Linux: the congestion control algorithm, a string option: set and read it as bytes (`Buffer.from('cubic')`, a length). */
+export const TCP_CONGESTION = c.TCP_CONGESTION;
 // IP, IPv6
 export const IP_TTL = c.IP_TTL;
 export const IP_TOS = c.IP_TOS;
@@ -78,6 +84,8 @@ export const IP_DROP_MEMBERSHIP = c.IP_DROP_MEMBERSHIP;
 export const IP_MULTICAST_IF = c.IP_MULTICAST_IF;
 export const IP_FREEBIND = c.IP_FREEBIND;
 export const IP_TRANSPARENT = c.IP_TRANSPARENT;
+/** Linux: queue ICMP errors on the socket (read them with MSG_ERRQUEUE). */
+export const IP_RECVERR = c.IP_RECVERR;
 export const IPV6_V6ONLY = c.IPV6_V6ONLY;
 export const IPV6_UNICAST_HOPS = c.IPV6_UNICAST_HOPS;
 export const IPV6_MULTICAST_HOPS = c.IPV6_MULTICAST_HOPS;

@@ -206,6 +206,12 @@ export function byteLengthOf(value: BytesLike): number {
 export function asBytes(data: Data): Uint8Array {
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
   if (data instanceof ArrayBuffer) return new Uint8Array(data, 0, data.byteLength);
+  if (data instanceof Uint8Array) {
+    // A Buffer (the common case) over memory that can neither shrink nor grow is fixed-length already: no view
+    // to make per send. (A resizable or growable buffer's view may track its length: it gets its own view.)
+    const memory = data.buffer as { resizable?: boolean; growable?: boolean };
+    if (memory.resizable !== true && memory.growable !== true) return data;
+  }
   if (byteLengthOf(data) === 0) return new Uint8Array(0); // empty, or a view of a detached buffer
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }

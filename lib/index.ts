@@ -14,6 +14,9 @@ export type { Accepted, Datagram, FileLike, PollFd, PollResult, GetAddrInfoOptio
 export type { Address, AddressInput, InetAddress, UnixAddress, InetAddressInput, UnixAddressInput } from './address';
 export type { SystemError, BytesLike, Data } from './errors';
 export { Socket, type AsyncOptions } from './socket';
+export { setdefaulttimeout, getdefaulttimeout } from './timeout';
+export { dup, sendfile, inetPton, inetNtop, getnameinfo, gethostname, ifNameToIndex, ifIndexToName, ifNameIndex } from './helpers';
+export { createConnection, createServer, hasDualstackIpv6, type CreateConnectionOptions, type CreateServerOptions } from './create';
 export { epollCreate, epollCtl, epollWait, epollWaitInto, hasEpoll, type EpollEvent } from './epoll';
 export {
   EVENT_READ, EVENT_WRITE, SelectorKey, SelectorMapping, BaseSelector, SelectSelector, PollSelector, EpollSelector,

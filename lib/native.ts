@@ -36,6 +36,16 @@ export interface NativeBinding {
   epollWait(epfd: number, maxEvents: number, timeout: number): Array<{ fd: number; events: number }>;
   epollWaitInto(epfd: number, out: Int32Array, timeout: number): number;
   hasEpoll: boolean;
+  dup(fd: number): number;
+  /** offset -1: the file's own position. */
+  sendfile(outFd: number, inFd: number, offset: number, count: number): number | null;
+  inetPton(family: number, text: string): Buffer;
+  inetNtop(family: number, bytes: ArrayBufferView | ArrayBuffer): string;
+  getnameinfo(family: number, address: string, port: number, flowinfo: number, scopeId: number, flags: number): [string, string];
+  gethostname(): string;
+  ifNameToIndex(name: string): number;
+  ifIndexToName(index: number): string;
+  ifNameIndex(): Array<[number, string]>;
   PollSet: new () => NativeRegistry;
   SelectSet: new () => NativeRegistry;
   Watcher: new (fd: number, events: number, callback: (err: Error | null, events: number) => void) => NativeWatcher;

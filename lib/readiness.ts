@@ -11,11 +11,19 @@ import { Watcher, WATCH_READ, WATCH_WRITE } from './watch';
 interface Waiter {
   /** For the error of a close: the system call that waits. */
   readonly syscall: string;
-  /** The queue it waits in (a Readiness's readers or writers). */
+  /** The queue it waits in (a Readiness's readers or writers: the same array for the waiter's whole life). */
   readonly list: Waiter[];
-  readonly signal: AbortSignal | undefined;
-  readonly resolve: () => void;
+  /**
+   * The call's next attempt, made at each readiness, inside the watcher's callback: `null` means would-block
+   * (the waiter waits on), anything else settles the wait with it, a throw rejects it. `null`: the wait is for
+   * readiness alone (`wait()`).
+   */
+  readonly retry: (() => unknown) | null;
+  readonly resolve: (value: unknown) => void;
   readonly reject: (err: Error) => void;
+  /** The waiters of its AbortSignal, if it has one. */
+  readonly sw: SignalWaiters | undefined;
+  settled: boolean;
 }
 
 /**
@@ -28,10 +36,12 @@ class SignalWaiters {
   readonly waiters = new Set<Waiter>();
   readonly onAbort: () => void;
 
-  constructor(signal: AbortSignal) {
+  constructor(readonly signal: AbortSignal) {
     this.onAbort = () => {
-      // `once`: the listener is gone; rejecting runs no code synchronously, so the set is stable meanwhile.
+      // `once`: the listener is gone. Rejecting runs no code synchronously, so the set is stable meanwhile.
       for (const w of this.waiters) {
+        if (w.settled) continue;
+        w.settled = true;
         const i = w.list.indexOf(w);
         if (i >= 0) w.list.splice(i, 1); // interest is dropped lazily, by the next readiness nobody waits for
         w.reject(abortError(signal));
@@ -39,38 +49,50 @@ class SignalWaiters {
       this.waiters.clear();
     };
   }
+
+  add(w: Waiter): void {
+    if (this.waiters.size === 0) this.signal.addEventListener('abort', this.onAbort, ONCE);
+    this.waiters.add(w);
+  }
+
+  /** Stops following a waiter that settled otherwise; the last one removes the listener. */
+  delete(w: Waiter): void {
+    if (this.waiters.delete(w) && this.waiters.size === 0) this.signal.removeEventListener('abort', this.onAbort);
+  }
 }
 
 const bySignal = new WeakMap<AbortSignal, SignalWaiters>();
 const ONCE = { once: true } as const;
 
-function follow(signal: AbortSignal, w: Waiter): void {
+function waitersOf(signal: AbortSignal): SignalWaiters {
   let sw = bySignal.get(signal);
   if (sw === undefined) {
     sw = new SignalWaiters(signal);
     bySignal.set(signal, sw);
   }
-  if (sw.waiters.size === 0) signal.addEventListener('abort', sw.onAbort, ONCE);
-  sw.waiters.add(w);
+  return sw;
 }
 
-/** Stops following the signal of a waiter that settled otherwise; the last one removes the listener. */
-function unfollow(w: Waiter): void {
-  const signal = w.signal;
-  if (signal === undefined) return;
-  const sw = bySignal.get(signal)!;
-  if (sw.waiters.delete(w) && sw.waiters.size === 0) signal.removeEventListener('abort', sw.onAbort);
+/** Marks a waiter settled and stops following its signal; the caller then resolves or rejects it. */
+function settle(w: Waiter): void {
+  w.settled = true;
+  w.sw?.delete(w);
 }
 
 /** Makes the error a close rejects a waiting call with, from its system call's name. */
 export type CloseError = (syscall: string) => Error;
 
 /**
- * The event-loop waiting of one fd: `wait(WATCH_READ | WATCH_WRITE, syscall, signal)` resolves once the fd is
- * ready for it. Many calls may wait at once; each readiness wakes every call waiting for it (each then retries,
- * and one that meets would-block again waits again). Interest is added at once and dropped lazily, when the fd
- * is ready and nobody waits for it: a server that reads, answers and reads again keeps one registration instead
- * of changing it twice per message. A watcher error (as libuv reports it) rejects every waiting call with it.
+ * The event-loop waiting of one fd. `until(events, syscall, signal, retry)` makes `retry` (the caller's next
+ * non-blocking attempt) at each readiness for `events`, inside the watcher's callback, until it returns
+ * something other than `null` (would-block), and resolves with that: as libuv reads a stream once it is told
+ * it is readable, so that a wake-up costs one crossing into JavaScript and one promise, not a readiness promise
+ * and then the attempt a microtask later. `wait()` resolves at readiness alone. Many calls may wait at once;
+ * each readiness retries every call waiting for it, in the order they came (readiness is a hint: an earlier one
+ * may take the bytes, and a retry that meets would-block again waits on). Interest is added at once and dropped
+ * lazily, when the fd is ready and nobody waits for it: a server that reads, answers and reads again keeps one
+ * registration instead of changing it twice per message. A watcher error (as libuv reports it) rejects every
+ * waiting call with it.
  *
  * The watcher is created by the first wait. `close()` stops it and rejects the calls still waiting: call it
  * before the fd is closed, so that libuv never polls a number the kernel may already have reused.
@@ -100,16 +122,30 @@ export class Readiness {
    * with the close error if `close()` comes first, with the watcher's error if polling fails.
    */
   wait(events: number, syscall: string, signal?: AbortSignal): Promise<void> {
+    return this.#enqueue(events, syscall, signal, null) as Promise<void>;
+  }
+
+  /**
+   * Calls `retry` at each readiness for `events` until it returns non-null, and resolves with that value; a
+   * throw from `retry` rejects with it. Otherwise as {@link wait}. The caller makes its first attempt itself:
+   * `retry` runs only after a readiness.
+   */
+  until<T>(events: number, syscall: string, signal: AbortSignal | undefined, retry: () => T | null): Promise<T> {
+    return this.#enqueue(events, syscall, signal, retry) as Promise<T>;
+  }
+
+  #enqueue(events: number, syscall: string, signal: AbortSignal | undefined, retry: (() => unknown) | null): Promise<unknown> {
     if (events !== WATCH_READ && events !== WATCH_WRITE) throw outOfRange('events', 'WATCH_READ (1) or WATCH_WRITE (2)', events);
     // sockfd's close(fd) stops the watcher of that fd natively, without JavaScript: if the fd was closed behind
     // this object's back, nothing will ever wake a waiter (and the number may be another file's by now).
-    if (this.#watcher !== null && !this.#watcher.active) this.close((sc) => errnoError('EBADF', sc));
+    if (this.#watcher !== null && this.#watcher.stopped) this.close((sc) => errnoError('EBADF', sc));
     if (this.#closed !== null) return Promise.reject(this.#closed(syscall));
     if (signal?.aborted) return Promise.reject(abortError(signal));
     const list = events === WATCH_READ ? this.#readers : this.#writers;
+    const sw = signal === undefined ? undefined : waitersOf(signal);
     let waiter!: Waiter;
-    const promise = new Promise<void>((resolve, reject) => {
-      waiter = { syscall, list, signal, resolve, reject };
+    const promise = new Promise<unknown>((resolve, reject) => {
+      waiter = { syscall, list, retry, resolve, reject, sw, settled: false };
     });
     list.push(waiter);
     try {
@@ -117,10 +153,11 @@ export class Readiness {
     } catch (err) {
       const i = list.indexOf(waiter);
       if (i >= 0) list.splice(i, 1);
+      waiter.settled = true;
       waiter.reject(err as Error);
       return promise;
     }
-    if (signal !== undefined) follow(signal, waiter);
+    sw?.add(waiter);
     return promise;
   }
 
@@ -176,30 +213,69 @@ export class Readiness {
     if ((ready & WATCH_READ) !== 0 && !wakeReaders) events &= ~WATCH_READ; // ready, and nobody waits to read: stop asking
     if ((ready & WATCH_WRITE) !== 0 && !wakeWriters) events &= ~WATCH_WRITE;
     if (events !== this.#events) this.#update(events);
-    // Each woken call retries its system call; one that meets would-block again waits again. Resolving runs no
-    // code synchronously, so the queues are emptied in place.
-    if (wakeReaders) wake(readers);
-    if (wakeWriters) wake(writers);
+    if (wakeReaders) this.#wake(readers);
+    if (wakeWriters) this.#wake(writers);
+  }
+
+  /**
+   * Retries (or, for `wait()`, resolves) every call of a queue, in order. The queue is emptied first: a retry
+   * may run a subclass's code (Socket#attempt), which may wait, abort or close; whoever settles a waiter marks
+   * it, so each settles once, and a call that meets would-block goes back to the queue.
+   */
+  #wake(list: Waiter[]): void {
+    if (list.length === 1) {
+      const w = list[0];
+      list.length = 0;
+      this.#retry(w, list);
+      return;
+    }
+    const batch = list.splice(0, list.length);
+    for (let i = 0; i < batch.length; i++) this.#retry(batch[i], list);
+  }
+
+  #retry(w: Waiter, list: Waiter[]): void {
+    if (w.settled) return;
+    if (this.#closed !== null) {
+      settle(w);
+      w.reject(this.#closed(w.syscall));
+      return;
+    }
+    if (w.retry === null) {
+      settle(w);
+      w.resolve(undefined);
+      return;
+    }
+    let result: unknown;
+    try {
+      result = w.retry();
+    } catch (err) {
+      if (!w.settled) {
+        settle(w);
+        w.reject(err as Error);
+      }
+      return;
+    }
+    if (w.settled) return; // aborted or closed from within its own retry
+    if (result !== null) {
+      settle(w);
+      w.resolve(result);
+    } else if (this.closed) { // the retry closed it (the compiler narrowed #closed above)
+      settle(w);
+      w.reject(this.#closed!(w.syscall));
+    } else {
+      list.push(w); // would block after all: wait on (the interest is still there: #onReady kept it)
+    }
   }
 
   /** Rejects every waiter, readers first: with `err`, or (null) with the close error. */
   #fail(err: Error | null): void {
     for (const list of [this.#readers, this.#writers]) {
-      for (let i = 0; i < list.length; i++) {
-        const w = list[i];
-        unfollow(w);
+      const batch = list.splice(0, list.length);
+      for (const w of batch) {
+        if (w.settled) continue;
+        settle(w);
         w.reject(err ?? this.#closed!(w.syscall));
       }
-      list.length = 0;
     }
   }
-}
-
-function wake(list: Waiter[]): void {
-  for (let i = 0; i < list.length; i++) {
-    const w = list[i];
-    unfollow(w);
-    w.resolve();
-  }
-  list.length = 0;
 }

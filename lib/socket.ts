@@ -9,15 +9,27 @@ import { native } from './binding';
 import * as raw from './raw';
 import { type Address, type AddressInput, type InetAddressInput } from './address';
 import {
-  abortError, asBytes, bufferChanged, checkData, checkFd, checkInt, checkInt32, errnoError, errnoErrorFromNumber, invalidArgType,
+  abortError, asBytes, bufferChanged, checkData, checkFd, checkInt, checkInt32, errnoError, errnoErrorFromNumber, fdOfFileObj, invalidArgType,
   invalidArgValue, type BytesLike, type Data,
 } from './errors';
 import { WATCH_READ, WATCH_WRITE } from './watch';
 import { Readiness } from './readiness';
+import { checkSocketTimeout, deadlineAfter, getdefaulttimeout, timeoutError, waitReady } from './timeout';
+import * as helpers from './helpers';
 
 const k = native.constants as Readonly<Record<string, number>>;
 const SOCK_NONBLOCK = k.SOCK_NONBLOCK ?? 0;
 const TYPE_FLAGS = SOCK_NONBLOCK | (k.SOCK_CLOEXEC ?? 0);
+const { POLLIN, POLLOUT } = k;
+// The most one sendfile(2) moves on Linux (MAX_RW_COUNT).
+const SENDFILE_CHUNK = 0x7ffff000;
+
+/** What a call refuses in the socket's present state (Python's ValueError there). */
+function invalidState(syscall: string, why: string): Error {
+  const err = new Error(`${syscall} ${why}`);
+  (err as NodeJS.ErrnoException).code = 'ERR_INVALID_STATE';
+  return err;
+}
 
 /** Options of the async methods. */
 export interface AsyncOptions {
@@ -58,7 +70,11 @@ const disposeSymbol: typeof Symbol.dispose = Symbol.dispose ?? (Symbol.for('node
 
 export class Socket {
   #fd: number;
+  // Whether the fd is O_NONBLOCK (as far as this object set it): true in timeout mode too.
   #nonblocking: boolean;
+  // Python's timeout: null blocking, 0 non-blocking, else milliseconds (the fd is then O_NONBLOCK and the
+  // synchronous calls wait with poll() until a deadline; see #timed).
+  #timeout: number | null;
   // The last async read of this stream socket returned less than it asked for: the receive buffer is empty, so
   // the next async read waits for readiness first (as libuv does after a partial read of a stream) instead of
   // spending a recv on "would block". Not for datagram and seqpacket sockets, where every message can be short.
@@ -73,20 +89,37 @@ export class Socket {
   readonly protocol: number;
 
   /**
-   * Creates a socket (close-on-exec, blocking unless `type` has `SOCK_NONBLOCK`), or, given `fileno`, takes
-   * ownership of that fd as Python's `socket.socket(family, type, proto, fileno)` does.
+   * Creates a socket (close-on-exec), or, given `fileno`, takes ownership of that fd as Python's
+   * `socket.socket(family, type, proto, fileno)` does. Its timeout is {@link getdefaulttimeout}'s (`null`,
+   * blocking, unless changed), or 0 (non-blocking) when `type` has `SOCK_NONBLOCK`, as in Python: pass
+   * `SOCK_NONBLOCK` with a `fileno` that is non-blocking.
    * @example const s = new Socket(AF_INET, SOCK_STREAM);
    */
   constructor(family: number = k.AF_INET, type: number = k.SOCK_STREAM, protocol = 0, fileno?: number) {
     checkInt32(family, 'family');
     checkInt32(type, 'type');
     checkInt32(protocol, 'protocol');
-    this.#fd = fileno === undefined ? raw.socket(family, type, protocol) : checkFd(fileno, 'fileno');
+    if (fileno !== undefined) checkFd(fileno, 'fileno');
+    const nonblocking = SOCK_NONBLOCK !== 0 && (type & SOCK_NONBLOCK) !== 0;
+    const timeout = nonblocking ? 0 : getdefaulttimeout();
+    // A default timeout needs O_NONBLOCK: given at creation where the platform can, else set after.
+    const timed = timeout !== null && !nonblocking;
+    const fd = fileno ?? raw.socket(family, timed ? type | SOCK_NONBLOCK : type, protocol);
+    if (timed && (fileno !== undefined || SOCK_NONBLOCK === 0)) {
+      try {
+        raw.setBlocking(fd, false);
+      } catch (e) {
+        if (fileno === undefined) raw.close(fd); // ours: not leaked; a fileno stays the caller's
+        throw e;
+      }
+    }
+    this.#fd = fd;
     this.family = family;
     this.type = type & ~TYPE_FLAGS;
     this.#stream = this.type === k.SOCK_STREAM;
     this.protocol = protocol;
-    this.#nonblocking = SOCK_NONBLOCK !== 0 && (type & SOCK_NONBLOCK) !== 0;
+    this.#nonblocking = nonblocking || timed;
+    this.#timeout = timeout;
   }
 
   /**
@@ -95,7 +128,8 @@ export class Socket {
    */
   static fromFd(fd: number): Socket {
     checkFd(fd);
-    const type = raw.getsockopt(fd, k.SOL_SOCKET, k.SO_TYPE);
+    // A non-blocking fd is adopted in non-blocking mode (timeout 0), as its type had SOCK_NONBLOCK.
+    const type = raw.getsockopt(fd, k.SOL_SOCKET, k.SO_TYPE) | (raw.getBlocking(fd) ? 0 : SOCK_NONBLOCK);
     let family: number;
     let protocol = 0;
     if (k.SO_DOMAIN !== undefined) {
@@ -146,52 +180,178 @@ export class Socket {
   }
 
   /**
+   * One call of a synchronous method under the socket's timeout (Python's `sock_call`): `call(fd)` is one
+   * attempt of the system call, `null` when it would block. Blocking (`null`) and non-blocking (`0`) sockets
+   * make the one attempt and return what it gave. With a timeout the fd is non-blocking: while the attempt would
+   * block, wait with poll(2) for `events` (`POLLIN`/`POLLOUT`) until the deadline, set once for the whole call,
+   * then throw `ETIMEDOUT` named after `syscall`. Every timed method goes through here (or, for `connect` and
+   * `sendAll`, the same wait), so a new method gets the timeout by passing its attempt.
+   */
+  #timed<T>(syscall: string, events: number, call: (fd: number) => T | null): T | null {
+    const fd = this.#live(syscall);
+    const r = call(fd);
+    const timeout = this.#timeout;
+    if (r !== null || timeout === null || timeout === 0) return r;
+    const deadline = deadlineAfter(timeout);
+    for (;;) {
+      if (!waitReady(fd, events, deadline)) throw timeoutError(syscall);
+      const again = call(fd);
+      if (again !== null) return again;
+    }
+  }
+
+  /**
+   * Sets Python's timeout: `null` (or `undefined`) makes the socket blocking, `0` non-blocking (calls return
+   * `null` instead of waiting), a positive number of milliseconds (fractions round up) makes each synchronous
+   * call wait at most that long (with poll(2) on a non-blocking fd) and then throw `ETIMEDOUT`. Negative is a
+   * `RangeError`. One `ioctl(FIONBIO)`. The async methods ignore it and set it to 0.
+   * @example sock.settimeout(5000); sock.recv(1024); // throws `recv ETIMEDOUT` after 5 s of silence
+   */
+  settimeout(timeoutMs: number | null | undefined): void {
+    const timeout = checkSocketTimeout(timeoutMs, 'timeoutMs');
+    raw.setBlocking(this.#live('ioctl'), timeout === null);
+    this.#nonblocking = timeout !== null;
+    this.#timeout = timeout;
+  }
+
+  /** The timeout: `null` blocking, `0` non-blocking, else milliseconds. Python's `gettimeout()`. */
+  gettimeout(): number | null {
+    return this.#timeout;
+  }
+
+  /**
    * Accepts a connection: `[socket, address]`, or `null` when none is waiting on a non-blocking socket. The new
-   * socket is close-on-exec and blocking, as in Python.
+   * socket is close-on-exec and takes the default timeout ({@link getdefaulttimeout}: blocking unless set), as
+   * in Python. With a timeout: `accept ETIMEDOUT` when none came in time.
    */
   accept(): [Socket, Address] | null {
-    const r = raw.accept(this.#live('accept'));
+    const r = this.#timed('accept', POLLIN, (fd) => raw.accept(fd));
     if (r === null) return null;
     // `this.constructor`: a subclass's accept gives sockets of the subclass.
     const Ctor = this.constructor as typeof Socket;
     return [new Ctor(this.family, this.type, this.protocol, r.fd), r.address];
   }
 
-  /** Connects: `true` once connected, `false` while a non-blocking connect is in progress. @see connect(2) */
+  /**
+   * Connects: `true` once connected, `false` while a non-blocking connect is in progress. With a timeout: the
+   * non-blocking connect, a wait for writability until the deadline, then `SO_ERROR` (`connect ECONNREFUSED
+   * 127.0.0.1:9999`), or `connect ETIMEDOUT 127.0.0.1:9999` when it did not complete in time (the kernel may
+   * still be trying: close the socket). @see connect(2)
+   */
   connect(address: AddressInput): boolean {
     const fd = this.#live('connect');
-    return raw.connect(fd, this.#resolve(address));
+    const target = this.#resolve(address);
+    const timeout = this.#timeout;
+    if (raw.connect(fd, target)) return true;
+    if (timeout === null || timeout === 0) return false;
+    const deadline = deadlineAfter(timeout);
+    const t = target as InetAddressInput & { path?: string };
+    const [where, port] = t.path !== undefined ? [t.path, undefined] : [t.address, t.port];
+    if (!waitReady(fd, POLLOUT, deadline)) throw timeoutError('connect', where, port);
+    const soError = raw.getsockopt(fd, k.SOL_SOCKET, k.SO_ERROR);
+    if (soError !== 0) throw errnoErrorFromNumber(soError, 'connect', where, port);
+    return true;
   }
 
-  /** Up to `size` bytes (empty Buffer at end of stream), or `null` when it would block. @see recv(2) */
+  /**
+   * Up to `size` bytes (empty Buffer at end of stream), or `null` when it would block; with a timeout,
+   * `recv ETIMEDOUT` when nothing came in time. @see recv(2)
+   */
   recv(size: number, flags = 0): Buffer | null {
-    return raw.recv(this.#live('recv'), size, flags);
+    return this.#timed('recv', POLLIN, (fd) => raw.recv(fd, size, flags));
   }
 
   /** Receives into `buffer[offset, offset + length)`: the byte count, or `null`. Allocates nothing. */
   recvInto(buffer: BytesLike, offset?: number, length?: number, flags = 0): number | null {
-    return raw.recvInto(this.#live('recv'), buffer, offset, length, flags);
+    return this.#timed('recv', POLLIN, (fd) => raw.recvInto(fd, buffer, offset, length, flags));
   }
 
   /** `{ data, address }`, or `null` when it would block. @see recvfrom(2) */
   recvfrom(size: number, flags = 0): raw.Datagram | null {
-    return raw.recvfrom(this.#live('recvfrom'), size, flags);
+    return this.#timed('recvfrom', POLLIN, (fd) => raw.recvfrom(fd, size, flags));
   }
 
   /** Sends bytes or a UTF-8 string: the count sent, or `null` when it would block. @see send(2) */
   send(data: Data, flags = 0): number | null {
-    return raw.send(this.#live('send'), data, flags);
+    return this.#timed('send', POLLOUT, (fd) => raw.send(fd, data, flags));
   }
 
-  /** Sends all of `data`, however many sends it takes. */
+  /**
+   * Sends all of `data`, however many sends it takes. With a timeout, the timeout bounds the whole call (as
+   * Python's `sendall` since 3.5): when it runs out, `send ETIMEDOUT` with `err.bytesSent`, how much went.
+   * Blocking and non-blocking sockets behave as the raw {@link raw.sendAll}.
+   */
   sendAll(data: Data, flags = 0): void {
-    raw.sendAll(this.#live('send'), data, flags);
+    const fd = this.#live('send');
+    const timeout = this.#timeout;
+    if (timeout === null || timeout === 0) return raw.sendAll(fd, data, flags);
+    const bytes = asBytes(checkData(data));
+    checkInt32(flags, 'flags'); // here too: empty data makes no send to check it
+    const total = bytes.byteLength;
+    const deadline = deadlineAfter(timeout);
+    let sent = 0;
+    while (sent < total) {
+      const n = raw.send(fd, sent === 0 ? bytes : bytes.subarray(sent), flags);
+      if (n !== null) sent += n;
+      else if (!waitReady(fd, POLLOUT, deadline)) throw Object.assign(timeoutError('send'), { bytesSent: sent });
+    }
   }
 
   /** Sends a datagram to `address` (a host name is resolved). @see sendto(2) */
   sendto(data: Data, address: AddressInput, flags = 0): number | null {
-    const fd = this.#live('sendto');
-    return raw.sendto(fd, data, this.#resolve(address), flags);
+    const target = this.#resolve(address);
+    return this.#timed('sendto', POLLOUT, (fd) => raw.sendto(fd, data, target, flags));
+  }
+
+  /**
+   * Sends the file `inFd` (an fd, or an object with `fileno()`) from `offset`, `count` bytes or to its end,
+   * with `sendfile(2)` in a loop: the total sent. Python's `sock.sendfile()`, on an fd: the file's position is
+   * neither used nor moved. A blocking socket waits as `sendAll` does; with a timeout, each wait for room is at
+   * most the timeout (as in Python), then `sendfile ETIMEDOUT` with `err.bytesSent`. A non-blocking socket
+   * (timeout 0) is refused with `ERR_INVALID_STATE`, as Python refuses it.
+   * @example sock.sendfile(fs.openSync('index.html', 'r'));
+   */
+  sendfile(inFd: raw.FileLike, offset = 0, count?: number): number {
+    const fd = this.#live('sendfile');
+    const file = fdOfFileObj(inFd, 'inFd');
+    checkInt(offset, 'offset', 0, Number.MAX_SAFE_INTEGER);
+    if (count !== undefined) checkInt(count, 'count', 0, Number.MAX_SAFE_INTEGER);
+    const timeout = this.#timeout;
+    if (timeout === 0) throw invalidState('sendfile', 'is not supported on a non-blocking socket (timeout 0)');
+    let total = 0;
+    while (count === undefined || total < count) {
+      const want = Math.min(SENDFILE_CHUNK, count === undefined ? SENDFILE_CHUNK : count - total);
+      const n = helpers.sendfile(fd, file, offset + total, want);
+      if (n === 0) break; // end of the file
+      if (n !== null) {
+        total += n;
+      } else if (timeout === null) {
+        // Would-block on a blocking socket: its SO_SNDTIMEO ran out, as for sendAll.
+        throw Object.assign(errnoError('EAGAIN', 'sendfile'), { bytesSent: total });
+      } else if (!waitReady(fd, POLLOUT, deadlineAfter(timeout))) {
+        throw Object.assign(timeoutError('sendfile'), { bytesSent: total });
+      }
+    }
+    return total;
+  }
+
+  /**
+   * A new Socket on a copy of the fd (close-on-exec), with this one's family, type, protocol and timeout:
+   * Python's `sock.dup()`. The two share the kernel's open file, so its `O_NONBLOCK` flag too: give both the
+   * same blocking mode.
+   */
+  dup(): Socket {
+    const copy = helpers.dup(this.#live('dup'));
+    const Ctor = this.constructor as typeof Socket;
+    let sock: Socket;
+    try {
+      sock = new Ctor(this.family, this.type, this.protocol, copy);
+      sock.settimeout(this.#timeout);
+    } catch (e) {
+      raw.close(copy);
+      throw e;
+    }
+    return sock;
   }
 
   /** @see shutdown(2) */
@@ -229,14 +389,22 @@ export class Socket {
     }
   }
 
-  /** `setBlocking(false)` makes every call return `null` (or `false`) instead of waiting. */
+  /**
+   * `setBlocking(false)` makes every call return `null` (or `false`) instead of waiting: `settimeout(0)`;
+   * `setBlocking(true)` is `settimeout(null)`, as in Python.
+   */
   setBlocking(blocking: boolean): void {
-    raw.setBlocking(this.#live('ioctl'), blocking);
-    this.#nonblocking = !blocking;
+    if (typeof blocking !== 'boolean') throw invalidArgType('blocking', 'of type boolean', blocking);
+    this.settimeout(blocking ? null : 0);
   }
 
+  /**
+   * Whether the socket is blocking to its user: `gettimeout() !== 0`, as Python's `getblocking()` (a socket
+   * in timeout mode is blocking, though its fd is `O_NONBLOCK`; the raw `getBlocking(fd)` reads the flag).
+   */
   getBlocking(): boolean {
-    return raw.getBlocking(this.#live('fcntl'));
+    this.#live('fcntl');
+    return this.#timeout !== 0;
   }
 
   /** @see setsockopt(2) */
@@ -302,31 +470,75 @@ export class Socket {
       this.attempt('setBlocking', fd, false);
       this.#nonblocking = true;
     }
+    this.#timeout = 0; // non-blocking now, whatever the timeout was
     return fd;
   }
 
   /** Resolves when the fd is ready for `events` (WATCH_READ or WATCH_WRITE), on the event loop. */
   #wait(events: number, syscall: string, signal: AbortSignal | undefined): Promise<void> {
-    const readiness = this.#readiness ?? (this.#readiness = new Readiness(this.#live(syscall)));
-    return readiness.wait(events, syscall, signal);
+    return this.waitReady(events, syscall, signal);
   }
+
+  /**
+   * Each wait of the async methods for readiness, between two attempts: resolves once the fd is ready for
+   * `events` (`WATCH_READ` or `WATCH_WRITE`), on the event loop; `syscall` (`'accept'`, `'connect'`, `'recv'`,
+   * `'send'`) names the call that would block, for the errors. Overridable, as {@link Socket.attempt} is, so a
+   * subclass sees every wait (the demo's `--trace` prints them). The accept, recv and send methods normally
+   * make their next attempt at the readiness itself (the fast path, Readiness#until), without this method; a
+   * subclass that overrides it gets the plain path instead: await this method, then attempt.
+   */
+  protected waitReady(events: number, syscall: string, signal: AbortSignal | undefined): Promise<void> {
+    return this.#readinessOf(syscall).wait(events, syscall, signal);
+  }
+
+  /**
+   * Makes `retry` at each readiness for `events` until it returns non-null; resolves with that. A subclass that
+   * overrides waitReady (--trace's TracedSocket) sees each wait: the plain path, a wait and then the retry.
+   */
+  #until<T>(events: number, syscall: string, signal: AbortSignal | undefined, retry: () => T | null): Promise<T> {
+    if (this.waitReady !== Socket.prototype.waitReady) return this.#waitThen(events, syscall, signal, retry);
+    return this.#readinessOf(syscall).until(events, syscall, signal, retry);
+  }
+
+  async #waitThen<T>(events: number, syscall: string, signal: AbortSignal | undefined, retry: () => T | null): Promise<T> {
+    for (;;) {
+      await this.waitReady(events, syscall, signal);
+      const result = retry();
+      if (result !== null) return result;
+    }
+  }
+
+  #readinessOf(syscall: string): Readiness {
+    return this.#readiness ?? (this.#readiness = new Readiness(this.#live(syscall)));
+  }
+
+  // The async methods that run most (accept, recv, send) are plain functions that return a promise, not async
+  // functions: one that completes at once returns a settled promise, and one that would block hands its next
+  // attempt to the Readiness, which makes it at the readiness itself (see Readiness#until). Their errors,
+  // argument errors included, are rejections, as an async function's would be.
 
   /**
    * Accepts a connection without blocking the event loop: `[socket, address]`, the new socket non-blocking.
    * The listening socket is made non-blocking.
    */
-  async acceptAsync(options?: AsyncOptions): Promise<[Socket, Address]> {
-    const signal = checkOptions(options);
-    for (;;) {
-      const r = this.attempt('accept', this.#async('accept', signal)) as raw.Accepted | null;
-      if (r !== null) {
-        const Ctor = this.constructor as typeof Socket;
-        const sock = new Ctor(this.family, this.type | SOCK_NONBLOCK, this.protocol, r.fd);
-        if (SOCK_NONBLOCK === 0) sock.setBlocking(false);
-        return [sock, r.address];
-      }
-      await this.#wait(WATCH_READ, 'accept', signal);
+  acceptAsync(options?: AsyncOptions): Promise<[Socket, Address]> {
+    try {
+      const signal = checkOptions(options);
+      const done = this.#acceptOnce(this.#async('accept', signal));
+      if (done !== null) return Promise.resolve(done);
+      return this.#until(WATCH_READ, 'accept', signal, () => this.#acceptOnce(this.#live('accept')));
+    } catch (err) {
+      return Promise.reject(err);
     }
+  }
+
+  #acceptOnce(fd: number): [Socket, Address] | null {
+    const r = this.attempt('accept', fd) as raw.Accepted | null;
+    if (r === null) return null;
+    const Ctor = this.constructor as typeof Socket;
+    const sock = new Ctor(this.family, this.type | SOCK_NONBLOCK, this.protocol, r.fd);
+    if (SOCK_NONBLOCK === 0) sock.setBlocking(false);
+    return [sock, r.address];
   }
 
   /**
@@ -359,39 +571,53 @@ export class Socket {
    * next read wait for readiness before it tries: a server that answers and reads again does not pay for a
    * recv that can only say "would block".
    */
-  async recvAsync(size: number, options?: AsyncOptions): Promise<Buffer> {
-    const signal = checkOptions(options);
-    checkInt(size, 'size', 0, 0x7fffffff); // here too: a drained read waits before any attempt checks it
-    for (;;) {
+  recvAsync(size: number, options?: AsyncOptions): Promise<Buffer> {
+    try {
+      const signal = checkOptions(options);
+      checkInt(size, 'size', 0, 0x7fffffff); // here too: a drained read waits before any attempt checks it
       const fd = this.#async('recv', signal);
       if (!this.#drained) {
-        const data = this.attempt('recv', fd, size) as Buffer | null;
-        if (data !== null) {
-          this.#drained = this.#stream && data.length < size;
-          return data;
-        }
+        const data = this.#recvOnce(fd, size);
+        if (data !== null) return Promise.resolve(data);
       }
-      await this.#wait(WATCH_READ, 'recv', signal);
-      this.#drained = false; // readiness was reported
+      return this.#until(WATCH_READ, 'recv', signal, () => {
+        this.#drained = false; // readiness was reported
+        return this.#recvOnce(this.#live('recv'), size);
+      });
+    } catch (err) {
+      return Promise.reject(err);
     }
   }
 
+  #recvOnce(fd: number, size: number): Buffer | null {
+    const data = this.attempt('recv', fd, size) as Buffer | null;
+    if (data !== null) this.#drained = this.#stream && data.length < size;
+    return data;
+  }
+
   /** `recvInto` once bytes arrive: the count (0 at end of stream). A short read makes the next one wait first. */
-  async recvIntoAsync(buffer: BytesLike, offset?: number, length?: number, options?: AsyncOptions): Promise<number> {
-    const signal = checkOptions(options);
-    const [, , want] = raw.checkWindow(buffer, offset, length); // before any wait, as recvAsync checks its size
-    for (;;) {
+  recvIntoAsync(buffer: BytesLike, offset?: number, length?: number, options?: AsyncOptions): Promise<number> {
+    try {
+      const signal = checkOptions(options);
+      const [, , want] = raw.checkWindow(buffer, offset, length); // before any wait, as recvAsync checks its size
       const fd = this.#async('recv', signal);
       if (!this.#drained) {
-        const n = this.attempt('recvInto', fd, buffer, offset, length) as number | null;
-        if (n !== null) {
-          this.#drained = this.#stream && n < want;
-          return n;
-        }
+        const n = this.#recvIntoOnce(fd, buffer, offset, length, want);
+        if (n !== null) return Promise.resolve(n);
       }
-      await this.#wait(WATCH_READ, 'recv', signal);
-      this.#drained = false;
+      return this.#until(WATCH_READ, 'recv', signal, () => {
+        this.#drained = false;
+        return this.#recvIntoOnce(this.#live('recv'), buffer, offset, length, want);
+      });
+    } catch (err) {
+      return Promise.reject(err);
     }
+  }
+
+  #recvIntoOnce(fd: number, buffer: BytesLike, offset: number | undefined, length: number | undefined, want: number): number | null {
+    const n = this.attempt('recvInto', fd, buffer, offset, length) as number | null;
+    if (n !== null) this.#drained = this.#stream && n < want;
+    return n;
   }
 
   /**
@@ -400,17 +626,28 @@ export class Socket {
    * buffer is resized smaller, transferred or detached while the call waits, the promise rejects with
    * `ERR_INVALID_STATE` and `err.bytesSent`, never resolves for bytes that were not sent.
    */
-  async sendAllAsync(data: Data, options?: AsyncOptions): Promise<void> {
-    const signal = checkOptions(options);
-    const bytes = asBytes(checkData(data));
-    const total = bytes.byteLength;
-    let sent = 0;
-    while (sent < total) {
-      // A fixed-length view reads 0 bytes long once its buffer shrank below it or was detached.
-      if (bytes.byteLength !== total) throw bufferChanged('send', sent, total);
-      const n = this.attempt('send', this.#async('send', signal), sent === 0 ? bytes : bytes.subarray(sent)) as number | null;
-      if (n === null) await this.#wait(WATCH_WRITE, 'send', signal);
-      else sent += n;
+  sendAllAsync(data: Data, options?: AsyncOptions): Promise<void> {
+    try {
+      const signal = checkOptions(options);
+      const bytes = asBytes(checkData(data));
+      const total = bytes.byteLength;
+      if (total === 0) return Promise.resolve();
+      let sent = 0;
+      // Sends until all is sent (undefined) or the socket is full (null).
+      const more = (fd: number): undefined | null => {
+        while (sent < total) {
+          // A fixed-length view reads 0 bytes long once its buffer shrank below it or was detached.
+          if (bytes.byteLength !== total) throw bufferChanged('send', sent, total);
+          const n = this.attempt('send', fd, sent === 0 ? bytes : bytes.subarray(sent)) as number | null;
+          if (n === null) return null;
+          sent += n;
+        }
+        return undefined;
+      };
+      if (more(this.#async('send', signal)) !== null) return Promise.resolve();
+      return this.#until(WATCH_WRITE, 'send', signal, () => more(this.#live('send')));
+    } catch (err) {
+      return Promise.reject(err);
     }
   }
 

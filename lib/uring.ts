@@ -449,7 +449,11 @@ export class IoUring {
     this.#n().timeout(ms, userData);
   }
 
-  /** Submits everything queued with one io_uring_enter; returns how many the kernel took. */
+  /**
+   * Submits everything queued with one io_uring_enter; returns how many the kernel took. The kernel looks each
+   * operation's fd up now, not when it was queued: an fd closed (and its number reused) in between is the new
+   * file's.
+   */
   submit(): number {
     return this.#n().submit();
   }

@@ -57,9 +57,17 @@ export class Watcher {
     return this.#live() === null ? 0 : this.#events;
   }
 
-  /** Whether the watcher is not stopped yet: `stop()` and `close(fd)` of its fd stop it. */
+  /**
+   * Whether the watcher is polling now: false while paused (`update(0)`) and once stopped, as libuv's
+   * `uv_is_active` says of the handle. A paused watcher can be resumed; a stopped one cannot (see `stopped`).
+   */
   get active(): boolean {
-    return this.#live() !== null;
+    return this.#live() !== null && this.#events !== 0;
+  }
+
+  /** Whether the watcher is stopped for good: by `stop()`, or by sockfd's `close()` of its fd. */
+  get stopped(): boolean {
+    return this.#live() === null;
   }
 
   /**

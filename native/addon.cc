@@ -13,6 +13,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sockfd::InitEpoll(env, exports);
   sockfd::InitSelectors(env, exports);
   sockfd::InitWatcher(env, exports);
+  sockfd::InitNetdb(env, exports);
+  sockfd::InitDup(env, exports);
+  sockfd::InitSendfile(env, exports);
   sockfd::InitUring(env, exports);
   sockfd::InitConstants(env, exports);
   return exports;

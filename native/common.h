@@ -138,6 +138,13 @@ void InitEpoll(Napi::Env env, Napi::Object exports);
 void InitSelectors(Napi::Env env, Napi::Object exports);
 void InitWatcher(Napi::Env env, Napi::Object exports);
 void InitUring(Napi::Env env, Napi::Object exports);
+void InitNetdb(Napi::Env env, Napi::Object exports);
+void InitDup(Napi::Env env, Napi::Object exports);
+void InitSendfile(Napi::Env env, Napi::Object exports);
+
+// A getaddrinfo/getnameinfo failure (EAI_*) as libuv numbers it (UV_EAI_*, negative), so that the error's code
+// is libuv's name and util.getSystemErrorName(err.errno) gives it back (resolve.cc).
+int TranslateEai(int rc);
 
 // Stops and releases this environment's watcher of `fd`, if it has one (close() calls it first).
 void StopWatcherForClose(napi_env env, int fd);

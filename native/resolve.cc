@@ -10,7 +10,6 @@
 #include "sockaddr.h"
 
 namespace sockfd {
-namespace {
 
 // Resolver failures as libuv numbers and names them: EAI_NONAME is UV_EAI_NONAME, code 'EAI_NONAME' (Node's dns
 // module renames that one 'ENOTFOUND'), and so on, so that util.getSystemErrorName(err.errno) gives err.code back.
@@ -36,6 +35,8 @@ int TranslateEai(int rc) {
     default: return UV_EAI_FAIL;
   }
 }
+
+namespace {
 
 // getaddrinfo(host | null, service | null, family, type, flags) -> [{ family, address, port, type, protocol }]
 Napi::Value GetAddrInfo(const Napi::CallbackInfo& info) {

@@ -7,11 +7,13 @@
 
 const common = [
   'addon.cc', 'errors.cc', 'sockaddr.cc', 'socket.cc', 'io.cc', 'select.cc', 'poll.cc', 'resolve.cc',
-  'constants.cc', 'selectors.cc', 'watcher.cc',
+  'constants.cc', 'selectors.cc', 'watcher.cc', 'netdb.cc', 'dup.cc',
 ];
 // epoll and io_uring are Linux's; elsewhere stubs say hasEpoll / hasIoUring = false and throw ENOSYS.
-const perPlatform = (platform) =>
-  (platform === 'linux' ? ['epoll_linux.cc', 'uring_linux.cc'] : ['epoll_stub.cc', 'uring_stub.cc']);
+// sendfile(2) likewise: Linux's signature; elsewhere a stub that throws ENOSYS.
+const perPlatform = (platform) => (platform === 'linux'
+  ? ['epoll_linux.cc', 'sendfile_linux.cc', 'uring_linux.cc']
+  : ['epoll_stub.cc', 'sendfile_stub.cc', 'uring_stub.cc']);
 
 const platform = process.argv[2] || process.platform;
 process.stdout.write([...common, ...perPlatform(platform)].map((f) => `native/${f}`).join('\n') + '\n');

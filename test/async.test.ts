@@ -247,6 +247,19 @@ describe('large transfers and partial sends', () => {
     expect(await served).toBe(data.length);
   });
 
+  it('two recvAsync waiting on one socket are served in the order they were called', async () => {
+    const [a, b] = unixPair();
+    const p1 = tracker(a.recvAsync(3));
+    const p2 = tracker(a.recvAsync(3));
+    await tick(10);
+    b.send('abc');
+    expect((await p1.p).toString()).toBe('abc');
+    await tick(10);
+    expect(p2.settled()).toBe(false);
+    b.send('def');
+    expect((await p2.p).toString()).toBe('def');
+  });
+
   it('two recvAsync waiting on one socket: each chunk goes to one of them, nothing is lost', async () => {
     const [a, b] = unixPair();
     const p1 = a.recvAsync(3);
@@ -812,6 +825,65 @@ describe('Readiness: the waiting of the async methods, on the event loop', () =>
     // The watcher is stopped: the fd can be watched directly (a second watcher would be EEXIST).
     const w = s.watch(a, s.WATCH_READ, () => {});
     w.stop();
+  });
+
+  it('until() makes the retry at each readiness, in the order the calls came, until it gives a value', async () => {
+    const { r, a, b } = readiness();
+    const got: string[] = [];
+    const retries: string[] = [];
+    const reader = (name: string) => (): string | null => {
+      retries.push(name);
+      const data = s.recv(a, 1);
+      if (data !== null) got.push(`${name}:${data.toString()}`);
+      return data === null ? null : data.toString();
+    };
+    const r1 = tracker(r.until(s.WATCH_READ, 'recv', undefined, reader('r1')));
+    const r2 = tracker(r.until(s.WATCH_READ, 'recv', undefined, reader('r2')));
+    await tick(10);
+    expect(retries).toEqual([]); // no readiness yet: no retry (the caller made its first attempt itself)
+    s.send(b, 'x');
+    expect(await r1.p).toBe('x');
+    await tick(10);
+    // r2 was retried in the same wake-up, met would-block, and waits on.
+    expect(retries).toEqual(['r1', 'r2']);
+    expect(r2.settled()).toBe(false);
+    s.send(b, 'y');
+    expect(await r2.p).toBe('y');
+    expect(got).toEqual(['r1:x', 'r2:y']);
+    // A throw from the retry rejects that call alone.
+    const boom = new Error('boom');
+    const failing = r.until(s.WATCH_READ, 'recv', undefined, () => {
+      throw boom;
+    });
+    const after = tracker(r.until(s.WATCH_READ, 'recv', undefined, reader('r3')));
+    s.send(b, 'z');
+    await expect(failing).rejects.toBe(boom);
+    expect(await after.p).toBe('z');
+  });
+
+  it('a retry that closes the Readiness or aborts another call: each call settles once, later retries never run', async () => {
+    const { r, b } = readiness();
+    const ac = new AbortController();
+    const ran: string[] = [];
+    const first = r.until(s.WATCH_READ, 'recv', undefined, () => {
+      ran.push('first');
+      ac.abort(); // the second waiter's signal, from inside the first's retry
+      return 'one';
+    });
+    const second = r.until(s.WATCH_READ, 'recv', ac.signal, () => (ran.push('second'), 'two'));
+    const third = r.until(s.WATCH_READ, 'accept', undefined, () => {
+      ran.push('third');
+      r.close(ebadf);
+      return null; // would block, but closed meanwhile: the close error, not a wait for ever
+    });
+    const fourth = r.until(s.WATCH_READ, 'recv', undefined, () => (ran.push('fourth'), 'four'));
+    s.send(b, 'x');
+    expect(await first).toBe('one');
+    await expect(second).rejects.toMatchObject(abortShape);
+    await expect(third).rejects.toMatchObject({ code: 'EBADF', syscall: 'accept' });
+    await expect(fourth).rejects.toMatchObject({ code: 'EBADF', syscall: 'recv' });
+    expect(ran).toEqual(['first', 'third']);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
   });
 
   it('a watcher that cannot start rejects the wait with its error, and leaves no waiter behind', async () => {

@@ -267,6 +267,7 @@ describe('a watcher stopped by close(fd)', () => {
     expect(w.active).toBe(true);
     closeFd(a);
     expect(w.active).toBe(false);
+    expect(w.stopped).toBe(true);
     expect(w.events).toBe(0);
     expect(() => w.update(s.WATCH_READ)).toThrow(expect.objectContaining({ code: 'ERR_WATCHER_STOPPED' }));
     w.stop();

@@ -156,6 +156,12 @@ describe('constants', () => {
     for (const name of names) if (name in s.constants) expect(cm[name], name).not.toBeUndefined();
   });
 
+  it('every constant of the platform is also a named export (the constants module lists each)', () => {
+    const cm = constantsModule as unknown as Record<string, unknown>;
+    const missing = Object.keys(s.constants).filter((name) => !(name in cm));
+    expect(missing, 'in constants but not exported by name from lib/constants.ts').toEqual([]);
+  });
+
   it('the constants object is frozen', () => {
     expect(Object.isFrozen(s.constants)).toBe(true);
   });

@@ -479,7 +479,9 @@ describe.each(runnable(SCALING, `${SCALE.concurrent} concurrent connections`))(`
       await Promise.all(conns.map((c, i) => c.ask(MESSAGES[(i + round) % MESSAGES.length])));
     }
     expect(server.connected).toBe(n);
-    expect(fdCount(server.pid)).toBe(base + n);
+    // Node may hold a short-lived fd of its own for a moment (seen once on a loaded machine: one more, then
+    // gone); a leak stays, and fails this wait.
+    await eventually(() => fdCount(server.pid) === base + n, `the server to hold ${base} + ${n} fds after the answers`, () => `${fdCount(server.pid)}: ${fdKinds(server.pid)}`);
     // Leave three ways: exit (the server closes first), FIN, reset.
     await Promise.all(conns.map(async (c, i) => {
       if (i % 3 === 0) await c.exit();

@@ -460,7 +460,7 @@ ring('IoUring operations', () => {
     const w = s.watch(a, s.WATCH_READ, () => {});
     untrack(a);
     r.closeFd(a, 1);
-    expect(w.active).toBe(false);
+    expect(w.stopped).toBe(true);
     expect(collect(r, 1)[0].res).toBe(0);
     // The loop turns on without libuv meeting the closed fd; a new fd with the same number can be watched.
     await new Promise((res) => setImmediate(res));

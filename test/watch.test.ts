@@ -162,11 +162,13 @@ describe('watch: update, stop, ref', () => {
     const w = own(s.watch(a, s.WATCH_READ, () => calls++));
     expect(w.update(0)).toBe(w);
     expect(w.events).toBe(0);
-    expect(w.active).toBe(true);
+    expect(w.active, 'paused: not polling').toBe(false);
+    expect(w.stopped, 'paused, not stopped').toBe(false);
     await tick(50);
     expect(calls).toBe(0);
     w.update(s.WATCH_READ);
     expect(w.events).toBe(s.WATCH_READ);
+    expect(w.active).toBe(true);
     while (calls === 0) await turn();
     w.stop();
     expect(calls).toBeGreaterThanOrEqual(1);
@@ -190,6 +192,7 @@ describe('watch: update, stop, ref', () => {
     const w = s.watch(a, s.WATCH_READ, () => calls++);
     w.stop();
     expect(w.active).toBe(false);
+    expect(w.stopped).toBe(true);
     expect(w.events).toBe(0);
     w.stop();
     w.stop();

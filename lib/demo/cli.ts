@@ -19,6 +19,7 @@ import { serveOnWorkers } from './workers';
 const USAGE = `usage:
   sockfd-demo server [--io MODEL] [--host HOST] [--port PORT] [--backlog N] [--delay MS] [--trace] [--workers N]
   sockfd-demo client [--host HOST] [--port PORT]
+  sockfd-demo --help
 MODEL (default: ${defaultModel()}):
 ${MODEL_NAMES.map((name) => {
   const info = modelInfo(name);

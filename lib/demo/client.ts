@@ -1,13 +1,16 @@
 /**
  * The tutorial's client: prints what the server sends, prompts `>>> `, sends each line, stops after `exit`.
- * Blocking calls throughout, as in the tutorial. Works on a terminal and with piped input (end of input
- * counts as `exit`).
+ * Blocking calls throughout, as in the tutorial, with Python's conveniences: `createConnection` (the host
+ * resolved, each of its addresses tried) with a connect timeout. Works on a terminal and with piped input (end of
+ * input counts as `exit`).
  */
 import * as fs from 'node:fs';
-import { Socket } from '../socket';
-import { AF_INET, AF_INET6, SOCK_STREAM } from '../constants';
-import { isIP } from 'node:net';
+import type { Socket } from '../socket';
+import { createConnection } from '../create';
 import { MESSAGE_SIZE } from './protocol';
+
+/** How long a connect may take before the client gives up (a server whose accept queue is full drops the SYN). */
+const CONNECT_TIMEOUT_MS = 10000;
 
 /** input(): one line from standard input, without its newline; null at end of input. */
 function makeLineReader(): () => string | null {
@@ -47,16 +50,17 @@ function makeLineReader(): () => string | null {
 
 export function runClient(host: string, port: number): number {
   const out = (s: string): void => void fs.writeSync(1, s);
-  const client = new Socket(isIP(host) === 6 ? AF_INET6 : AF_INET, SOCK_STREAM);
+  let client: Socket;
   try {
-    client.connect({ address: host, port });
+    client = createConnection({ address: host, port }, { timeout: CONNECT_TIMEOUT_MS });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    client.close();
     const why = e.code === 'ECONNREFUSED' ? 'nothing is listening there (start the server with `npm start`)' : e.message;
     fs.writeSync(2, `Cannot reach the server at ${host}:${port}: ${why} [${e.code}]\n`);
     return 1;
   }
+  // Then wait as long as the server takes: the blocking model serves one client at a time, the next waits.
+  client.settimeout(null);
   const input = makeLineReader();
   try {
     for (;;) {

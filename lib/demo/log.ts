@@ -58,12 +58,59 @@ function show(value: unknown): string {
 /** Prints one trace line as it is (`sqe recv fd 7 user 12`), with the thread prefix of a worker. */
 export function traceLine(text: string): void {
   if (!tracing) return;
-  writeAll(2, `${threadId === 0 ? '' : `[thread ${threadId}] `}${text}\n`);
+  flushIdle();
+  writeAll(2, `${who()}${text}\n`);
 }
 
-/** Prints one traced call: `[thread] fd 7  recv(1024) -> 5 bytes`. */
-export function trace(fd: number | string, call: string, result: unknown): void {
+/**
+ * What makes a traced line idle: a call that found nothing to do. `true` for a would-block result; a noun for the
+ * line that ends one round of a model's idle loop (`'wait'`: a selector's wait that timed out; `'pass'`: a
+ * nonblocking pass that found nothing), which the folded summary counts.
+ */
+export type Idle = boolean | 'wait' | 'pass';
+
+// Consecutive idle lines fold: each distinct one is printed the first time in a run of idle lines, the repeats are
+// counted, and the next line that is not idle is preceded by `... 12 idle waits, 3.0 s`. Per thread (each worker
+// thread has its own copy of this module), as the lines are.
+let run: { seen: Set<string>; start: number; last: number; units: number; noun: string; folded: number } | null = null;
+
+function who(): string {
+  return threadId === 0 ? '' : `[thread ${threadId}] `;
+}
+
+/** Prints the summary of the idle lines folded since the last printed one, if any, and ends the run. */
+export function flushIdle(): void {
+  const r = run;
+  run = null;
+  if (r === null || r.folded === 0) return;
+  const what = r.units > 0
+    ? `${r.units} idle ${r.units === 1 ? r.noun : r.noun === 'pass' ? 'passes' : `${r.noun}s`}, ${((r.last - r.start) / 1000).toFixed(1)} s`
+    : `${r.folded} more would-block call${r.folded === 1 ? '' : 's'}`;
+  writeAll(2, `${who()}... ${what}\n`);
+}
+
+/**
+ * Prints one traced call: `[thread] fd 7  recv(1024) -> 5 bytes`. `fd` labels the line: an fd, a word (the
+ * selector's kernel call), or null for none. An `idle` line (see {@link Idle}) is folded when it repeats.
+ */
+export function trace(fd: number | string | null, call: string, result: unknown, idle: Idle = false): void {
   if (!tracing) return;
-  const who = threadId === 0 ? '' : `[thread ${threadId}] `;
-  writeAll(2, `${who}${typeof fd === 'number' ? `fd ${fd}` : fd}  ${call} -> ${show(result)}\n`);
+  const line = `${fd === null ? '' : typeof fd === 'number' ? `fd ${fd}  ` : `${fd}  `}${call} -> ${show(result)}`;
+  if (idle === false) {
+    flushIdle();
+  } else {
+    const now = Date.now();
+    if (run === null) run = { seen: new Set(), start: now, last: now, units: 0, noun: 'wait', folded: 0 };
+    if (run.seen.has(line)) {
+      run.folded++;
+      run.last = now;
+      if (idle !== true) {
+        run.units++;
+        run.noun = idle;
+      }
+      return;
+    }
+    run.seen.add(line);
+  }
+  writeAll(2, `${who()}${line}\n`);
 }

@@ -7,14 +7,58 @@ import { Socket, type AsyncCall, type AttemptArg, type AttemptResult } from '../
 import type { Address, AddressInput } from '../address';
 import { errnoName, type BytesLike, type Data } from '../errors';
 import type { Accepted } from '../raw';
+import { constants } from '../constants';
 import { BaseSelector, SelectSelector, selectorInfo, type FileObj, type SelectorInfo, type SelectorKey } from '../selectors';
+import { WATCH_READ } from '../watch';
 import { trace } from './log';
+
+/** The C name of a constant: `nameOf('SO_', 2)` is `'SO_REUSEADDR'`; the number itself when none matches. */
+function nameOf(prefix: string, value: number): string {
+  for (const [name, v] of Object.entries(constants)) if (v === value && name.startsWith(prefix)) return name;
+  return String(value);
+}
+
+/** The prefix of a level's option names, for setsockopt lines. */
+function optionPrefix(level: number): string {
+  if (level === constants.SOL_SOCKET) return 'SO_';
+  if (level === constants.IPPROTO_TCP) return 'TCP_';
+  if (level === constants.IPPROTO_IPV6) return 'IPV6_';
+  if (level === constants.IPPROTO_IP) return 'IP_';
+  return '\0'; // no name: the number
+}
+
+const levelName = (level: number): string => (level === constants.SOL_SOCKET ? 'SOL_SOCKET' : nameOf('IPPROTO_', level));
+
+/** The async method behind a wait, by the system call it waits to retry. */
+const ASYNC_METHOD: Readonly<Record<string, string>> = { accept: 'acceptAsync', connect: 'connectAsync', recv: 'recvAsync', send: 'sendAllAsync' };
 
 const where = (a: AddressInput): string =>
   'path' in a ? JSON.stringify(a.path) : `('${(a as { address: string }).address}', ${(a as { port: number }).port})`;
 
 /** A Socket that prints its system calls. */
 export class TracedSocket extends Socket {
+  constructor(family?: number, type?: number, protocol = 0, fileno?: number) {
+    super(family, type, protocol, fileno);
+    // An fd taken over (an accepted one, one handed to a thread) was created by the call that says so.
+    if (fileno === undefined) {
+      trace(null, `socket(${nameOf('AF_', this.family)}, ${nameOf('SOCK_', this.type)} | SOCK_CLOEXEC)`, `fd ${this.fileno()}`);
+    }
+  }
+  override setsockopt(level: number, name: number, value: number | boolean | BytesLike): void {
+    super.setsockopt(level, name, value);
+    const shown = typeof value === 'object' ? `<${value.byteLength} bytes>` : Number(value);
+    trace(this.fileno(), `setsockopt(${levelName(level)}, ${nameOf(optionPrefix(level), name)}, ${shown})`, undefined);
+  }
+  override getsockname(): Address {
+    const a = super.getsockname();
+    trace(this.fileno(), 'getsockname()', a);
+    return a;
+  }
+  override detach(): number {
+    const fd = super.detach();
+    trace(fd, 'detach()  # no system call: the number is handed over, this Socket lets go of it', undefined);
+    return fd;
+  }
   override bind(address: AddressInput): void {
     super.bind(address);
     trace(this.fileno(), `bind(${where(address)})`, undefined);
@@ -25,14 +69,14 @@ export class TracedSocket extends Socket {
   }
   override accept(): [Socket, Address] | null {
     const r = super.accept();
-    trace(this.fileno(), 'accept()', r === null ? null : `fd ${r[0].fileno()} from ${(r[1] as { address: string }).address}:${(r[1] as { port: number }).port}`);
+    trace(this.fileno(), 'accept()', r === null ? null : `fd ${r[0].fileno()} from ${(r[1] as { address: string }).address}:${(r[1] as { port: number }).port}`, r === null);
     return r;
   }
   override recv(size: number, flags?: number): Buffer | null {
     const fd = this.fileno();
     try {
       const r = super.recv(size, flags);
-      trace(fd, `recv(${size})`, r);
+      trace(fd, `recv(${size})`, r, r === null);
       return r;
     } catch (err) {
       trace(fd, `recv(${size})`, (err as NodeJS.ErrnoException).code);
@@ -43,7 +87,7 @@ export class TracedSocket extends Socket {
     const fd = this.fileno();
     try {
       const r = super.recvInto(buffer, offset, length, flags);
-      trace(fd, `recv(${length ?? buffer.byteLength})`, r === null ? null : r === 0 ? "b'' (end of stream)" : `${r} bytes`);
+      trace(fd, `recv(${length ?? buffer.byteLength})`, r === null ? null : r === 0 ? "b'' (end of stream)" : `${r} bytes`, r === null);
       return r;
     } catch (err) {
       trace(fd, `recv(${length ?? buffer.byteLength})`, (err as NodeJS.ErrnoException).code);
@@ -55,7 +99,7 @@ export class TracedSocket extends Socket {
     const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
     try {
       const r = super.send(data, flags);
-      trace(fd, `send(${size} bytes)`, r === null ? null : `${r} sent`);
+      trace(fd, `send(${size} bytes)`, r === null ? null : `${r} sent`, r === null);
       return r;
     } catch (err) {
       trace(fd, `send(${size} bytes)`, (err as NodeJS.ErrnoException).code);
@@ -86,12 +130,28 @@ export class TracedSocket extends Socket {
     const what = asyncCallText(call, arg, length);
     try {
       const r = super.attempt(call, fd, arg, offset, length);
-      trace(fd, what, asyncResultText(call, r));
+      trace(fd, what, asyncResultText(call, r), r === null);
       return r;
     } catch (err) {
       trace(fd, what, (err as NodeJS.ErrnoException).code ?? (err as Error).name);
       throw err;
     }
+  }
+  // What tells the async model apart: between two attempts, the method returns a pending promise to its caller and
+  // the thread goes back to the event loop; a uv_poll callback (libuv's epoll_wait found the fd ready) resolves
+  // it, and the method resumes with another attempt. Two lines per wait: its start, and its end.
+  protected override waitReady(events: number, syscall: string, signal: AbortSignal | undefined): Promise<void> {
+    const fd = this.fileno();
+    const what = events === WATCH_READ ? 'readable' : 'writable';
+    const method = ASYNC_METHOD[syscall] ?? syscall;
+    trace(fd, `wait ${what} (uv_poll)  # ${method} returns a pending promise; the event loop runs`, 'pending');
+    return super.waitReady(events, syscall, signal).then(
+      () => trace(fd, `${what} (uv_poll callback)  # ${method} resumes`, 'ready'),
+      (err: unknown) => {
+        trace(fd, `wait ${what} (uv_poll)  # ${method}`, (err as NodeJS.ErrnoException).code ?? (err as Error).name);
+        throw err;
+      },
+    );
   }
 }
 
@@ -143,6 +203,17 @@ export function tracedSelector(Base: SelectorInfo['cls']): new () => BaseSelecto
   if (info === undefined) throw new TypeError(`tracedSelector: ${Base.name} is not in the selector registry (lib/selectors/kinds.ts)`);
   const kernel = info.kernel;
   const Traced = class extends (Base as unknown as new () => SelectSelector<unknown>) {
+    constructor() {
+      super();
+      // epoll keeps the registrations in the kernel, behind an fd of its own (the first fd number the server
+      // takes after its listening socket).
+      if (kernel === 'epoll') trace(null, 'epoll_create1(EPOLL_CLOEXEC)', `fd ${(this as unknown as { fileno(): number }).fileno()}`);
+    }
+    override close(): void {
+      const fd = kernel === 'epoll' && !this.closed ? (this as unknown as { fileno(): number }).fileno() : -1;
+      super.close();
+      if (fd >= 0) trace(fd, 'close()  # the epoll fd', undefined);
+    }
     override register(fileobj: FileObj, events: number, data?: unknown): SelectorKey<unknown> {
       const key = super.register(fileobj, events, data);
       trace(key.fd, kernel === 'epoll' ? `epoll_ctl(ADD, events=${events})` : `register(events=${events})  # kept in user space`, undefined);
@@ -163,7 +234,8 @@ export function tracedSelector(Base: SelectorInfo['cls']): new () => BaseSelecto
       const n = this.getMap().size;
       const call = kernel === 'epoll' ? `epoll_wait(timeout=${timeoutMs})  # the kernel holds the ${n} fds`
         : `${kernel}(${n} fds passed in, timeout=${timeoutMs})`;
-      trace(kernel, call, `${ready.length} ready: ${ready.map(([k, e]) => `fd ${k.fd}:${e === 3 ? 'RW' : e === 1 ? 'R' : 'W'}`).join(' ')}`);
+      if (ready.length === 0) trace(kernel, call, '0 ready (timed out)', 'wait');
+      else trace(kernel, call, `${ready.length} ready: ${ready.map(([k, e]) => `fd ${k.fd}:${e === 3 ? 'RW' : e === 1 ? 'R' : 'W'}`).join(' ')}`);
       return ready;
     }
   };

@@ -6,16 +6,16 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SOL_SOCKET, SO_REUSEPORT, AF_INET, AF_INET6, SOCK_STREAM } from '../constants';
-import { Socket } from '../socket';
 import { isIP } from 'node:net';
-import { log, isTracing } from './log';
+import { log, isTracing, trace } from './log';
+import { socketClass } from './server';
 import type { ModelName } from './models';
 import type { ServerOptions } from './protocol';
 import type { Running } from './server';
 
 export async function serveOnWorkers(model: ModelName, opts: ServerOptions): Promise<Running> {
   // Hold the port (chosen by the kernel when --port 0) until every worker has bound it too.
-  const holder = new Socket(isIP(opts.host) === 6 ? AF_INET6 : AF_INET, SOCK_STREAM);
+  const holder = new (socketClass())(isIP(opts.host) === 6 ? AF_INET6 : AF_INET, SOCK_STREAM);
   holder.setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
   holder.bind({ address: opts.host, port: opts.port });
   const port = (holder.getsockname() as { port: number }).port;
@@ -26,6 +26,7 @@ export async function serveOnWorkers(model: ModelName, opts: ServerOptions): Pro
         workerData: { model, opts: { ...opts, port }, trace: isTracing() },
       });
       workers.push(worker);
+      trace(null, 'new Worker(worker-entry.js)  # --workers: a thread with its own listening socket and loop', `thread ${worker.threadId}`);
       await new Promise<void>((resolve, reject) => {
         worker.once('message', (m) => (m === 'listening' ? resolve() : reject(new Error(String(m)))));
         worker.once('error', reject);

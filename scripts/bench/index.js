@@ -9,7 +9,7 @@ const os = require('node:os');
 const path = require('node:path');
 const readiness = require('./readiness');
 const servers = require('./servers');
-const { readinessChart, cpuChart } = require('./svg');
+const { readinessChart, cpuChart, scalingChart } = require('./svg');
 
 /** A latency in microseconds, as the load generator reports it (-1: none measured). */
 function fmtUs(us) {
@@ -94,8 +94,9 @@ async function main() {
     fs.writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     fs.writeFileSync(path.join(outDir, 'readiness.svg'), readinessChart(ready, machineLine));
     fs.writeFileSync(path.join(outDir, 'server-cpu.svg'), cpuChart(srv.rows, 100, machineLine));
+    fs.writeFileSync(path.join(outDir, 'server-scaling.svg'), scalingChart(srv.rows, machineLine));
     fs.writeFileSync(path.join(outDir, 'RESULTS.md'), markdown(results, machineLine));
-    console.log(`\nWrote ${path.relative(process.cwd(), outDir) || '.'}/results.json, RESULTS.md, readiness.svg, server-cpu.svg`);
+    console.log(`\nWrote ${path.relative(process.cwd(), outDir) || '.'}/results.json, RESULTS.md, readiness.svg, server-cpu.svg, server-scaling.svg`);
     const failed = srv.rows.filter((r) => r.error);
     if (failed.length > 0) {
       // A run that measured nothing is a broken benchmark (or server), not a result: fail, so that CI sees it.

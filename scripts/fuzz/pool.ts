@@ -348,7 +348,7 @@ export class Pool {
     while (registries.length > 6) registries.shift();
     for (let i = watchers.length - 1; i >= 0; i--) {
       const w = watchers[i];
-      if (w instanceof s.Watcher && !w.active) watchers.splice(i, 1);
+      if (w instanceof s.Watcher && w.stopped) watchers.splice(i, 1);
     }
     while (watchers.length > 24) watchers.shift()!.stop();
     for (let i = this.rings.length - 1; i >= 0; i--) if (this.rings[i].closed) this.rings.splice(i, 1);

@@ -26,6 +26,8 @@ export interface Call {
 const ALLOWED_CODES = new Set([
   'ERR_SELECTOR_CLOSED', 'ERR_WATCHER_STOPPED', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_IP_ADDRESS',
   'ERR_INVALID_ARG_TYPE', 'ERR_OUT_OF_RANGE', 'ABORT_ERR', 'ERR_URING_CLOSED',
+  // Socket#sendfile on a non-blocking socket (Python's ValueError), and a send-all whose buffer shrank.
+  'ERR_INVALID_STATE',
 ]);
 
 export function show(v: unknown): string {

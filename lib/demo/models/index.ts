@@ -83,7 +83,7 @@ export const MODELS = {
     threadPerClient: true,
     workers: null,
     unavailable: anywhere,
-    traceShows: [/\[thread \d+\] fd \d+ {2}recv\(/],
+    traceShows: [/\[thread \d+\] fd \d+ {2}recv\(/, /fd \d+ {2}new Worker\(threads-worker\.js\).* -> thread \d+/, /\[thread \d+\] fd \d+ {2}taken over from the main thread/],
     load: async () => import('./threads'),
   },
   nonblocking: {
@@ -94,7 +94,7 @@ export const MODELS = {
     threadPerClient: false,
     workers: null,
     unavailable: anywhere,
-    traceShows: [/accept\(\) -> null \(would block\)/],
+    traceShows: [/accept\(\) -> null \(would block\)/, /^sleep 10 ms .* -> setTimeout$/m],
     load: async () => import('./nonblocking'),
   },
   select: {
@@ -127,7 +127,7 @@ export const MODELS = {
     threadPerClient: false,
     workers: { unit: 'thread', default: 1 },
     unavailable: linuxOnly,
-    traceShows: [/epoll_wait\(/, /epoll_ctl\(ADD/],
+    traceShows: [/epoll_create1\(EPOLL_CLOEXEC\) -> fd \d+/, /epoll_wait\(/, /epoll_ctl\(ADD/],
     load: async () => import('./epoll'),
   },
   async: {
@@ -138,7 +138,7 @@ export const MODELS = {
     threadPerClient: false,
     workers: null,
     unavailable: anywhere,
-    traceShows: [],
+    traceShows: [/fd \d+ {2}wait readable \(uv_poll\).* -> pending/, /fd \d+ {2}readable \(uv_poll callback\).* -> ready/],
     load: async () => import('./async'),
   },
   sigio: {
@@ -149,7 +149,7 @@ export const MODELS = {
     threadPerClient: false,
     workers: null,
     unavailable: anywhere,
-    traceShows: [/accept\(\) -> null \(would block\)/],
+    traceShows: [/fcntl\(F_SETOWN, \d+\)/, /fcntl\(F_SETFL, 0x[0-9a-f]+\)  # \+ O_ASYNC/, /^signal SIGIO .* -> handler runs$/m],
     load: async () => import('./sigio'),
   },
   uring: {

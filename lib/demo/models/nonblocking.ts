@@ -4,6 +4,7 @@
  * a pass that found nothing sleeps 10 ms before the next, which is also the latency it adds.
  */
 import { Connection } from '../connection';
+import { trace } from '../log';
 import type { ServerOptions } from '../protocol';
 import { EventServer, openServer, type Running } from '../server';
 
@@ -26,7 +27,10 @@ export function serve(opts: ServerOptions): Running {
     }
     skel.finishDone();
     if (progress) setImmediate(pass);
-    else setTimeout(pass, IDLE_SLEEP_MS);
+    else {
+      trace(null, `sleep ${IDLE_SLEEP_MS} ms  # the pass found nothing; asking again at once would burn a core`, 'setTimeout', 'pass');
+      setTimeout(pass, IDLE_SLEEP_MS);
+    }
   };
   setImmediate(pass);
   return skel;

@@ -8,6 +8,7 @@ import { F_GETFL, F_SETFL, F_SETOWN, O_ASYNC } from '../../constants';
 import { fcntl } from '../../raw';
 import type { Socket } from '../../socket';
 import { Connection } from '../connection';
+import { trace } from '../log';
 import type { ServerOptions } from '../protocol';
 import { EventServer, openServer, type Running } from '../server';
 
@@ -15,7 +16,11 @@ import { EventServer, openServer, type Running } from '../server';
 function signalDriven(sock: Socket): void {
   const fd = sock.fileno();
   fcntl(fd, F_SETOWN, process.pid);
-  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_ASYNC);
+  trace(fd, `fcntl(F_SETOWN, ${process.pid})  # SIGIO for this fd goes to this process`, undefined);
+  const flags = fcntl(fd, F_GETFL);
+  trace(fd, 'fcntl(F_GETFL)', `0x${flags.toString(16)}`);
+  fcntl(fd, F_SETFL, flags | O_ASYNC);
+  trace(fd, `fcntl(F_SETFL, 0x${(flags | O_ASYNC).toString(16)})  # + O_ASYNC: the kernel raises SIGIO when it is ready`, undefined);
 }
 
 // Reads per client per sweep. Draining a client until it would block lets one that sends faster than it is
@@ -50,7 +55,11 @@ export function serve(opts: ServerOptions): Running {
     skel.finishDone();
     if (more) sweepSoon();
   };
-  process.on('SIGIO', sweep); // before any socket can raise it: SIGIO's default action ends the process
+  const onSignal = (): void => {
+    trace(null, 'signal SIGIO  # which fd? the signal does not say: sweep them all', 'handler runs');
+    sweep();
+  };
+  process.on('SIGIO', onSignal); // before any socket can raise it: SIGIO's default action ends the process
   const skel: EventServer<Connection> = new EventServer(openServer(opts, 'sigio', { nonblocking: true }), {
     accepted(sock, address) {
       const conn = new Connection(sock, address, opts.delay, sweep);
@@ -68,7 +77,7 @@ export function serve(opts: ServerOptions): Running {
   return {
     stop() {
       clearInterval(keepAlive);
-      process.off('SIGIO', sweep);
+      process.off('SIGIO', onSignal);
       const stopped = skel.stop();
       skel.close();
       return stopped;

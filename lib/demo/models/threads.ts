@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SHUT_RDWR } from '../../constants';
 import { close, shutdown } from '../../raw';
-import { log, isTracing } from '../log';
+import { log, isTracing, trace } from '../log';
 import { peerName, type ServerOptions } from '../protocol';
 import { openServer, serveAccepting, type Running } from '../server';
 
@@ -22,6 +22,7 @@ export function serve(opts: ServerOptions): Running {
     const refuse = (err: Error): void => {
       log(`refusing ${peerName(address)}: cannot start its thread: ${err.message}`);
       close(fd);
+      trace(fd, 'close()  # its thread never took it', undefined);
     };
     let worker: Worker;
     try {
@@ -33,6 +34,8 @@ export function serve(opts: ServerOptions): Running {
       refuse(err as Error);
       return;
     }
+    const thread = worker.threadId;
+    trace(fd, 'new Worker(threads-worker.js)  # a thread for this client, handed the fd', `thread ${thread}`);
     let serving = false; // the thread said it owns the fd (its messages all come before its 'exit')
     let failure: Error | undefined;
     clients.set(worker, fd);
@@ -44,6 +47,7 @@ export function serve(opts: ServerOptions): Running {
       else failure = err;
     });
     worker.on('exit', () => {
+      trace(null, `thread ${thread} ended  # its client is gone`, 'exit event');
       clients.delete(worker);
       if (!serving) refuse(failure ?? new Error('the thread ended before it took the connection'));
     });
@@ -51,6 +55,7 @@ export function serve(opts: ServerOptions): Running {
     // A worker blocked in recv() wakes when its socket is shut down, sees end of stream, and exits.
     try {
       shutdown(fd, SHUT_RDWR);
+      trace(fd, 'shutdown(SHUT_RDWR)  # wakes the thread blocked in recv: it sees the end of the stream', undefined);
     } catch {
       // already closed by the worker
     }

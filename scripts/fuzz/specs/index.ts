@@ -4,6 +4,7 @@
  */
 import type { Ctx } from '../context';
 import { epollSpecs } from './epoll';
+import { helperSpecs } from './helpers';
 import { makeHooks } from './hooks';
 import { nativeSpecs } from './native';
 import { rawSpecs } from './raw';
@@ -24,6 +25,7 @@ export function allSpecs(c: Ctx): Spec[] {
     ...selectorSpecs(c),
     ...nativeSpecs(c, h),
     ...sharedSpecs(c, h),
+    ...helperSpecs(c, h),
     ...uringSpecs(c, h),
   ];
 }

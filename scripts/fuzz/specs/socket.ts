@@ -84,6 +84,19 @@ export function socketSpecs(c: Ctx, h: SharedHooks): Spec[] {
     method('recvAsync', [a.size, a.asyncOpts]),
     method('recvIntoAsync', [a.buffer, a.offset, a.length, a.asyncOpts]),
     method('sendAllAsync', [a.data, a.asyncOpts]),
+    // Timeouts of 1-2 ms at most: a timed call waits that long. null (blocking) is undone after the call.
+    method('settimeout', [a.g<number | null | undefined>(() => rng.pick([null, undefined, 0, 0.5, 1, 2]), () => rng.pick<unknown>([-1, NaN, Infinity, 2 ** 31, '1', {}, 1n]))], {
+      after: (args) => {
+        if (args[1] === null || args[1] === undefined) h.resetBlocking();
+      },
+    }),
+    method('gettimeout', []),
+    method('dup', [], { created: (r) => pool.adoptSocket(r), after: h.resetBlocking }),
+    method('sendfile', [
+      a.g(() => (rng.chance(0.7) ? v.anyFd() : { fileno: () => v.anyFd() }), () => v.badFd()),
+      a.g<number | undefined>(() => rng.pick([undefined, 0, 1, 1000]), () => rng.pick<unknown>([-1, 1.5, NaN, '0'])),
+      a.g<number | undefined>(() => rng.pick([undefined, 0, 1, 4096, 65536]), () => rng.pick<unknown>([-1, 1.5, NaN, '1', 2 ** 53])),
+    ]),
   ];
   const syncNames = names.filter((m) => !m.endsWith('Async'));
 

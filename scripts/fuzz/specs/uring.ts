@@ -2,8 +2,9 @@
  * io_uring: IoUring, BufferRing, ioUringSupport, completionError, and the addon's IoUring called directly. Rings
  * live in the pool (a few at a time, closed at cleanup). Waits never block (timeout 0 or 1 ms). Connections that
  * accepts complete are taken into the pool when their completions are drained (by a wait or the watch callback);
- * the ones never drained are closed by the ring's close(). A close through the ring is submitted at once, so the
- * pool sees its fd gone.
+ * the ones never drained are closed by the ring's close(). Every queued operation is submitted at once: the kernel
+ * looks its fd up at submission, and an fd number the pool closes meanwhile can be reused (a dup of stdout, say)
+ * before a later submit() would send to it.
  */
 import type { BufferRing, IoUring } from '../../../lib/index';
 import type { Ctx } from '../context';
@@ -76,11 +77,11 @@ export function uringSpecs(c: Ctx, h: SharedHooks): Spec[] {
       },
       kinds: [g(() => rng.pick([1, 4]), () => v.junk(true)), g(() => rng.pick([-1, 0]), () => v.junk(true))],
     }),
-    spec({ name: 'IoUring#nop', covers: 'IoUring', call: (r: IoUring, u: number) => r.nop(u), kinds: [ring, user], weight: 2 }),
-    spec({ name: 'IoUring#timeout', covers: 'IoUring', call: (r: IoUring, t: number, u: number) => r.timeout(t, u), kinds: [ring, ms, user] }),
-    spec({ name: 'IoUring#accept', covers: 'IoUring', call: (r: IoUring, fd: number, u: number, o: object | undefined) => r.accept(fd, u, o as never), kinds: [ring, FD.ro, user, acceptOpts] }),
-    spec({ name: 'IoUring#recv', covers: 'IoUring', call: (r: IoUring, fd: number, b: ArrayBufferView, u: number, o: object | undefined) => r.recv(fd, b, u, o as never), kinds: [ring, FD.any, a.nBytes, user, recvOpts], weight: 2 }),
-    spec({ name: 'IoUring#send', covers: 'IoUring', call: (r: IoUring, fd: number, d: string | ArrayBufferView, u: number) => r.send(fd, d, u), kinds: [ring, FD.any, a.nData, user], weight: 2 }),
+    spec({ name: 'IoUring#nop', covers: 'IoUring', call: (r: IoUring, u: number) => { r.nop(u); return r.submit(); }, kinds: [ring, user], weight: 2 }),
+    spec({ name: 'IoUring#timeout', covers: 'IoUring', call: (r: IoUring, t: number, u: number) => { r.timeout(t, u); return r.submit(); }, kinds: [ring, ms, user] }),
+    spec({ name: 'IoUring#accept', covers: 'IoUring', call: (r: IoUring, fd: number, u: number, o: object | undefined) => { r.accept(fd, u, o as never); return r.submit(); }, kinds: [ring, FD.ro, user, acceptOpts] }),
+    spec({ name: 'IoUring#recv', covers: 'IoUring', call: (r: IoUring, fd: number, b: ArrayBufferView, u: number, o: object | undefined) => { r.recv(fd, b, u, o as never); return r.submit(); }, kinds: [ring, FD.any, a.nBytes, user, recvOpts], weight: 2 }),
+    spec({ name: 'IoUring#send', covers: 'IoUring', call: (r: IoUring, fd: number, d: string | ArrayBufferView, u: number) => { r.send(fd, d, u); return r.submit(); }, kinds: [ring, FD.any, a.nData, user], weight: 2 }),
     spec({
       name: 'IoUring#closeFd+submit',
       covers: 'IoUring',
@@ -91,8 +92,8 @@ export function uringSpecs(c: Ctx, h: SharedHooks): Spec[] {
       kinds: [ring, FD.close, user],
       after: (args) => h.closes(args.slice(1)),
     }),
-    spec({ name: 'IoUring#cancel', covers: 'IoUring', call: (r: IoUring, t: number, u: number) => r.cancel(t, u), kinds: [ring, user, user] }),
-    spec({ name: 'IoUring#cancelFd', covers: 'IoUring', call: (r: IoUring, fd: number, u: number) => r.cancelFd(fd, u), kinds: [ring, FD.any, user] }),
+    spec({ name: 'IoUring#cancel', covers: 'IoUring', call: (r: IoUring, t: number, u: number) => { r.cancel(t, u); return r.submit(); }, kinds: [ring, user, user] }),
+    spec({ name: 'IoUring#cancelFd', covers: 'IoUring', call: (r: IoUring, fd: number, u: number) => { r.cancelFd(fd, u); return r.submit(); }, kinds: [ring, FD.any, user] }),
     spec({ name: 'IoUring#submit', covers: 'IoUring', call: (r: IoUring) => r.submit(), kinds: [ring], weight: 2 }),
     spec({
       name: 'IoUring#submitAndWait',
@@ -115,7 +116,7 @@ export function uringSpecs(c: Ctx, h: SharedHooks): Spec[] {
         if (br instanceof s.BufferRing) pool.bufferRings.push(br);
       },
     }),
-    spec({ name: 'IoUring#recvMultishot', covers: 'IoUring', call: (r: IoUring, fd: number, br: BufferRing, u: number, f: number) => r.recvMultishot(fd, br, u, f), kinds: [ring, FD.any, bufRing, user, g(() => rng.pick([0, k.MSG_PEEK]))] }),
+    spec({ name: 'IoUring#recvMultishot', covers: 'IoUring', call: (r: IoUring, fd: number, br: BufferRing, u: number, f: number) => { r.recvMultishot(fd, br, u, f); return r.submit(); }, kinds: [ring, FD.any, bufRing, user, g(() => rng.pick([0, k.MSG_PEEK]))] }),
     spec({ name: 'BufferRing#view/recycle', covers: 'BufferRing', call: (br: BufferRing, b: number, n: number) => (n === 0 ? br.view(b) : n === 1 ? br.recycle(b) : s.BufferRing.bufferId(b)), kinds: [bufRing, bid, g(() => rng.int(3))] }),
     spec({ name: 'IoUring#watch', covers: 'IoUring', call: (r: IoUring, cb: unknown) => r.watch(cb as never), kinds: [ring, g(() => onCompletions, () => rng.pick<unknown>([null, 5, {}]))] }),
     spec({ name: 'IoUring#unwatch/ref/unref', covers: 'IoUring', call: (r: IoUring, n: number) => [r.unwatch(), r.ref(), r.unref(), r.pending, r.inflight][n], kinds: [ring, g(() => rng.int(5))] }),

@@ -1,0 +1,39 @@
+/**
+ * `--trace` as a reader meets it: the idle rounds of the polling models fold into one line with a count, so that
+ * an idle server does not bury the lesson, and what is printed in full is each distinct line once.
+ * (What each model's trace shows is checked, model by model, in demo.test.ts from the registry's `traceShows`.)
+ */
+import { describe, expect, it } from 'vitest';
+import { CONFIGS, DemoServer, cleanUpDemo, converse, io, runnable, setWaitMs } from './helpers/demo';
+import { checkFdLeaks } from './helpers/fds';
+
+checkFdLeaks();
+cleanUpDemo();
+
+const T = 30000;
+setWaitMs(15000);
+
+/** The models with an idle loop, and what one idle round of each is called in the folded line. */
+const IDLE: Readonly<Record<string, string>> = { nonblocking: 'pass', select: 'wait', poll: 'wait', epoll: 'wait' };
+
+describe.each(runnable(CONFIGS.filter((c) => c.name in IDLE), 'idle folding'))('--io $name --trace', (cfg) => {
+  it('folds consecutive idle rounds into one line with a count and a time, and prints no line twice in a row', async () => {
+    const s = await DemoServer.start(io(cfg.model, ['--trace']));
+    // Idle for a while: the selectors wait 250 ms at a time, the nonblocking loop sleeps 10 ms a pass.
+    await new Promise((r) => setTimeout(r, 1200));
+    const c = await converse(s, 'client', ['hello', 'again']);
+    await s.loggedClose(c.localPort);
+    const lines = s.stderr.split('\n').filter((l) => l !== '');
+    const noun = IDLE[cfg.name];
+    const folded = lines.filter((l) => l.startsWith('... '));
+    expect(folded.length, s.stderr).toBeGreaterThan(0);
+    const re = new RegExp(`^\\.\\.\\. (\\d+) idle ${noun}(?:e?s)?, (\\d+\\.\\d) s$`);
+    const counted = folded.map((l) => l.match(re)).filter((m) => m !== null);
+    expect(counted.length, `no "... N idle ${noun}s, T s" line in: ${s.stderr}`).toBeGreaterThan(0);
+    for (const m of counted) expect(Number(m![1])).toBeGreaterThan(0);
+    for (let i = 1; i < lines.length; i++) expect(lines[i], `line ${i} repeats line ${i - 1}`).not.toBe(lines[i - 1]);
+    // Unfolded, 1.2 s idle is about 5 selector waits or 100 nonblocking passes of 2 lines each.
+    expect(lines.length, s.stderr).toBeLessThan(60);
+    expect(s.stderr, 'a result that ends in a colon').not.toMatch(/: $/m);
+  }, T);
+});
