@@ -13,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sockfd::InitEpoll(env, exports);
   sockfd::InitSelectors(env, exports);
   sockfd::InitWatcher(env, exports);
+  sockfd::InitMsg(env, exports);
   sockfd::InitConstants(env, exports);
   return exports;
 }

@@ -137,6 +137,7 @@ void InitConstants(Napi::Env env, Napi::Object exports);
 void InitEpoll(Napi::Env env, Napi::Object exports);
 void InitSelectors(Napi::Env env, Napi::Object exports);
 void InitWatcher(Napi::Env env, Napi::Object exports);
+void InitMsg(Napi::Env env, Napi::Object exports);
 
 // Stops and releases this environment's watcher of `fd`, if it has one (close() calls it first).
 void StopWatcherForClose(napi_env env, int fd);

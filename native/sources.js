@@ -7,7 +7,7 @@
 
 const common = [
   'addon.cc', 'errors.cc', 'sockaddr.cc', 'socket.cc', 'io.cc', 'select.cc', 'poll.cc', 'resolve.cc',
-  'constants.cc', 'selectors.cc', 'watcher.cc',
+  'constants.cc', 'selectors.cc', 'watcher.cc', 'msg.cc',
 ];
 // epoll is Linux's; elsewhere a stub says hasEpoll = false and throws ENOSYS.
 const perPlatform = (platform) => (platform === 'linux' ? ['epoll_linux.cc'] : ['epoll_stub.cc']);
