@@ -8,7 +8,7 @@
  * passed comes out of the received fd.
  */
 import { spawn } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import * as s from '../lib';
 import { expectRangeError, expectSysError, expectTypeError } from './helpers/expect';
 import { checkFdLeaks, fdFlags, isOpen, O_CLOEXEC, openFds, waitFd } from './helpers/fds';
@@ -549,5 +549,91 @@ describe('would block, errors and argument checks', () => {
       for (const fd of r.fds) s.close(fd);
     }
     expect(openFds().length).toBe(before);
+  });
+});
+
+describe('Socket methods', () => {
+  /** A connected pair of Unix stream Sockets, closed after the test. */
+  function socketPair(type: number = s.SOCK_STREAM): [s.Socket, s.Socket] {
+    const [x, y] = s.socketpair(s.AF_UNIX, type);
+    return [new s.Socket(s.AF_UNIX, type, 0, x), new s.Socket(s.AF_UNIX, type, 0, y)];
+  }
+  const open: s.Socket[] = [];
+  const pair = (type?: number) => {
+    const p = socketPair(type);
+    open.push(...p);
+    return p;
+  };
+  afterEach(() => {
+    for (const sock of open.splice(0)) sock.close();
+  });
+
+  it('sendFds / recvFds hand a listening Socket over; the receiver accepts on it', () => {
+    const [a, b] = pair();
+    const listener = new s.Socket(s.AF_INET, s.SOCK_STREAM);
+    open.push(listener);
+    listener.bind({ address: '127.0.0.1', port: 0 });
+    listener.listen();
+    const { port } = listener.getsockname() as s.InetAddress;
+    expect(a.sendFds([Buffer.from('L')], [listener])).toBe(1);
+    listener.close(); // the sender's copy is gone; the one in flight keeps the listening socket alive
+    const r = b.recvFds(16, 1)!;
+    expect(r.data.toString()).toBe('L');
+    const received = s.Socket.fromFd(r.fds[0]);
+    open.push(received);
+    expect(received.getsockname()).toEqual({ family: 'IPv4', address: '127.0.0.1', port });
+    const client = new s.Socket(s.AF_INET, s.SOCK_STREAM);
+    open.push(client);
+    client.connect({ address: '127.0.0.1', port });
+    const [conn] = received.accept()!;
+    open.push(conn);
+    client.sendAll('via the passed listener');
+    expect(conn.recv(100)!.toString()).toBe('via the passed listener');
+  });
+
+  it('sendmsg / recvmsg / recvmsgInto on a Socket, with ancillary data', () => {
+    const [a, b] = pair(s.SOCK_DGRAM);
+    b.setsockopt(s.SOL_SOCKET, s.SO_PASSCRED, 1);
+    expect(a.sendmsg(['one', 'two'])).toBe(6);
+    const r = b.recvmsg(10, s.CMSG_SPACE(12))!;
+    expect(r.data.toString()).toBe('onetwo');
+    expect(s.unpackCredentials(r.ancdata[0].data).pid).toBe(process.pid);
+    a.sendmsg([Buffer.from('xyz')]);
+    const buf = Buffer.alloc(8);
+    // No room for the credentials SO_PASSCRED adds: MSG_CTRUNC says so.
+    expect(b.recvmsgInto([buf])).toEqual({ bytes: 3, ancdata: [], flags: s.MSG_CTRUNC, address: null });
+    expect(buf.subarray(0, 3).toString()).toBe('xyz');
+  });
+
+  it('Socket#sendmsg resolves a host name for the address, as sendto does', () => {
+    const a = new s.Socket(s.AF_INET, s.SOCK_DGRAM);
+    const b = new s.Socket(s.AF_INET, s.SOCK_DGRAM);
+    open.push(a, b);
+    b.bind({ address: '127.0.0.1', port: 0 });
+    const { port } = b.getsockname() as s.InetAddress;
+    expect(a.sendmsg(['by name'], [], 0, { address: 'localhost', port })).toBe(7);
+    // localhost may resolve to ::1 first on some machines: this socket is AF_INET, so it is 127.0.0.1 here.
+    expect(b.recvmsg(20)!.data.toString()).toBe('by name');
+    expect(a.sendFds(['fd'], [], 0, { address: 'localhost', port })).toBe(2);
+    expect(b.recvFds(20, 0)!.data.toString()).toBe('fd');
+  });
+
+  it('a closed Socket is EBADF, named after the call', () => {
+    const [a] = pair();
+    a.close();
+    expectSysError(() => a.sendmsg(['x']), 'EBADF', 'sendmsg');
+    expectSysError(() => a.sendFds(['x'], []), 'EBADF', 'sendmsg');
+    expectSysError(() => a.recvmsg(1), 'EBADF', 'recvmsg');
+    expectSysError(() => a.recvmsgInto([Buffer.alloc(1)]), 'EBADF', 'recvmsg');
+    expectSysError(() => a.recvFds(1, 1), 'EBADF', 'recvmsg');
+  });
+
+  it('a closed Socket among the fds to send is a RangeError (its fileno() is -1), before any call', () => {
+    const [a, b] = pair();
+    const [c] = pair();
+    c.close();
+    expectRangeError(() => a.sendFds(['x'], [c]));
+    b.setBlocking(false);
+    expect(b.recv(1)).toBeNull();
   });
 });

@@ -24,7 +24,7 @@ export function allSpecs(c: Ctx): Spec[] {
     ...selectorSpecs(c),
     ...nativeSpecs(c, h),
     ...sharedSpecs(c, h),
-    ...msgSpecs(c),
+    ...msgSpecs(c, h),
   ];
 }
 

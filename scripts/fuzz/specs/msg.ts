@@ -8,14 +8,15 @@
  * taken into the pool, would be made non-blocking or closed. Every fd received is the fuzzer's (created hooks).
  */
 import * as util from 'node:util';
-import type { AncDataInput, BytesLike, Credentials, FdLike } from '../../../lib/index';
+import type { AncDataInput, BytesLike, Credentials, FdLike, Socket } from '../../../lib/index';
 import type { Ctx } from '../context';
 import { hostile, retype } from '../gen';
 import { k, native, s } from '../pkg';
 import { OOR_BASE, safely } from '../pool';
-import { type Spec, spec } from './types';
+import type { SharedHooks } from './hooks';
+import { callAs, type Spec, spec } from './types';
 
-export function msgSpecs(c: Ctx): Spec[] {
+export function msgSpecs(c: Ctx, h: SharedHooks): Spec[] {
   const { a, v, rng, pool } = c;
   const { FD, nAddr } = a;
   const pick = <T>(arr: readonly T[]): T => rng.pick(arr);
@@ -131,29 +132,87 @@ export function msgSpecs(c: Ctx): Spec[] {
    */
   function prepareNativeSend(args: unknown[]): void {
     const pairs = args[2];
-    if (!(pairs instanceof Int32Array)) return;
-    const copy = safely(() => Int32Array.from(pairs), new Int32Array(0));
+    if (!safely(() => pairs instanceof Int32Array, false)) return;
+    const copy = safely(() => Int32Array.from(pairs as Int32Array), new Int32Array(0));
     args[2] = copy;
     const data = args[3];
-    const plain = Array.isArray(data) && !util.types.isProxy(data);
+    const plain = safely(() => !util.types.isProxy(data) && Array.isArray(data), false);
+    const put = (j: number, value: unknown): boolean =>
+      safely(() => {
+        Object.defineProperty(data, j, { value, writable: true, enumerable: true, configurable: true });
+        return true;
+      }, false);
     for (let i = 0; i + 1 < copy.length; i += 2) {
       if (copy[i] !== k.SOL_SOCKET || copy[i + 1] !== k.SCM_RIGHTS) continue;
-      if (plain && i / 2 < (data as unknown[]).length) Object.defineProperty(data, i / 2, { value: safeFdData(), writable: true, enumerable: true, configurable: true });
-      else copy[i + 1] = 99;
+      if (!plain || i / 2 >= (data as unknown[]).length || !put(i / 2, safeFdData())) copy[i + 1] = 99;
     }
-    if (plain) {
-      // No getter may stand where the addon reads an element either: it could return other bytes.
-      const arr = data as unknown[];
-      for (let j = 0; j < arr.length; j++) {
-        const d = Object.getOwnPropertyDescriptor(arr, j);
-        if (d && d.get) Object.defineProperty(arr, j, { value: Buffer.alloc(4), writable: true, enumerable: true, configurable: true });
+    if (!plain) return;
+    // No getter may stand where the addon reads an element either: it could hand over other bytes.
+    const arr = data as unknown[];
+    for (let j = 0; j < arr.length; j++) {
+      const d = Object.getOwnPropertyDescriptor(arr, j);
+      if (d && d.get && !put(j, Buffer.alloc(4))) {
+        args[3] = [];
+        return;
       }
-    } else if (data !== undefined && copy.some((x, i) => i % 2 === 0 && x === k.SOL_SOCKET && copy[i + 1] === k.SCM_RIGHTS)) {
-      args[3] = [];
     }
   }
 
+  /** A live Socket of the pool mostly, a closed one, or an impostor. */
+  const socketArg = a.g<Socket>(
+    () => {
+      const live = pool.liveSockets();
+      if (live.length > 0 && rng.chance(0.93)) return pick(live);
+      return pool.sockets.length > 0 ? pick(pool.sockets) : hostile<Socket>(Object.create(s.Socket.prototype));
+    },
+    () => pick([null, {}, Object.create(s.Socket.prototype), v.junk(true)]),
+  );
+  /** Socket#sendmsg / #sendFds resolve a host name: give them none (args[i] is the address). */
+  const noDns = (i: number) => (args: unknown[]) => {
+    if (args.length > i) args[i] = h.safeHostAddr(args[i]);
+  };
+
   return [
+    spec({
+      name: 'Socket#sendmsg',
+      covers: 'Socket',
+      call: (sock: Socket, b: Array<BytesLike | string>, anc?: AncDataInput[], f?: number, addr?: Parameters<Socket['sendmsg']>[3]) => callAs(sock, sock.sendmsg, b, anc, f, addr),
+      kinds: [socketArg, sendList, ancdata, a.msgFlags, address],
+      prepare: noDns(4),
+      before: h.socketFd(false),
+    }),
+    spec({
+      name: 'Socket#recvmsg',
+      covers: 'Socket',
+      call: (sock: Socket, n: number, anc?: number, f?: number) => callAs(sock, sock.recvmsg, n, anc, f),
+      kinds: [socketArg, a.size, ancbufsize, a.msgFlags],
+      created: ownReceived,
+      before: h.socketFd(false),
+    }),
+    spec({
+      name: 'Socket#recvmsgInto',
+      covers: 'Socket',
+      call: (sock: Socket, b: BytesLike[], anc?: number, f?: number) => callAs(sock, sock.recvmsgInto, b, anc, f),
+      kinds: [socketArg, recvList, ancbufsize, a.msgFlags],
+      created: ownReceived,
+      before: h.socketFd(false),
+    }),
+    spec({
+      name: 'Socket#sendFds',
+      covers: 'Socket',
+      call: (sock: Socket, b: Array<BytesLike | string>, fds: FdLike[], f?: number, addr?: Parameters<Socket['sendFds']>[3]) => callAs(sock, sock.sendFds, b, fds, f, addr),
+      kinds: [socketArg, sendList, fdList, a.msgFlags, address],
+      prepare: noDns(4),
+      before: h.socketFd(false),
+    }),
+    spec({
+      name: 'Socket#recvFds',
+      covers: 'Socket',
+      call: (sock: Socket, n: number, m: number, f?: number) => callAs(sock, sock.recvFds, n, m, f),
+      kinds: [socketArg, a.size, maxfds, a.msgFlags],
+      created: ownFds,
+      before: h.socketFd(false),
+    }),
     spec({ name: 'sendmsg', covers: 'sendmsg', call: s.sendmsg, kinds: [FD.any, sendList, ancdata, a.msgFlags, address], weight: 2 }),
     spec({ name: 'recvmsg', covers: 'recvmsg', call: s.recvmsg, kinds: [FD.any, a.size, ancbufsize, a.msgFlags], created: ownReceived, weight: 2 }),
     spec({ name: 'recvmsgInto', covers: 'recvmsgInto', call: s.recvmsgInto, kinds: [FD.any, recvList, ancbufsize, a.msgFlags], created: ownReceived, weight: 2 }),
