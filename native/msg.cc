@@ -202,10 +202,13 @@ Napi::Value Recvmsg(const Napi::CallbackInfo& info) {
   size_t size = static_cast<size_t>(IntArg(info, 1, "bufsize", 0, kMaxRecvSize));
   size_t ancsize = static_cast<size_t>(IntArg(info, 2, "ancbufsize", 0, kMaxControl));
   int flags = Int32Arg(info, 3, "flags");
-  // The addon's own memory, zeroed: with MSG_TRUNC on a stream socket the kernel discards bytes without writing
-  // them, and what is returned must then be zeros, never an earlier message or uninitialized memory.
+  // A fresh Buffer, uninitialized: only what the kernel writes (the first min(n, size) bytes) is returned. But with
+  // MSG_TRUNC on a stream socket the kernel discards bytes without writing them and still counts them: then the
+  // memory is zeroed first, so that what is returned is zeros, never uninitialized memory (io.cc does the same).
   Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, size);
-  if (size > 0) std::memset(buf.Data(), 0, size);
+#ifdef MSG_TRUNC
+  if ((flags & MSG_TRUNC) != 0 && size > 0) std::memset(buf.Data(), 0, size);
+#endif
   Control control(ancsize);
   sockaddr_storage from;
   std::memset(&from, 0, sizeof(from));

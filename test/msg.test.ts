@@ -397,6 +397,17 @@ describe('scatter / gather', () => {
     expect(buf.toString()).toBe('012');
   });
 
+  it('MSG_TRUNC on TCP discards the bytes unwritten: recvmsg returns zeros for them, never other memory', () => {
+    const [c, d] = trackedTcpPair();
+    s.sendAll(c, 'secret');
+    readable(d);
+    const r = s.recvmsg(d, 6, 0, s.MSG_TRUNC)!;
+    expect(r.data).toEqual(Buffer.alloc(6)); // discarded by the kernel, not written
+    s.sendAll(c, 'more');
+    readable(d);
+    expect(s.recvmsg(d, 10)!.data.toString()).toBe('more');
+  });
+
   it('more buffers than IOV_MAX is the kernel\'s EMSGSIZE', () => {
     const [a] = trackedPair();
     expectSysError(() => s.sendmsg(a, Array.from({ length: 1025 }, () => Buffer.from('x'))), 'EMSGSIZE', 'sendmsg');

@@ -37,6 +37,11 @@ let tracing = false;
 export function setTrace(on: boolean): void {
   tracing = on;
 }
+/** What the trace lines of this process start with: `[pid N] ` in a child process of `--io prefork`. */
+let processTag = '';
+export function setTraceTag(tag: string): void {
+  processTag = tag;
+}
 export function isTracing(): boolean {
   return tracing;
 }
@@ -55,9 +60,9 @@ function show(value: unknown): string {
   return String(value);
 }
 
-/** Prints one traced call: `[thread] fd 7  recv(1024) -> 5 bytes`. */
+/** Prints one traced call: `[thread N] fd 7  recv(1024) -> 5 bytes` (`[pid N] ` first in a prefork child). */
 export function trace(fd: number | string, call: string, result: unknown): void {
   if (!tracing) return;
-  const who = threadId === 0 ? '' : `[thread ${threadId}] `;
+  const who = threadId === 0 ? processTag : `${processTag}[thread ${threadId}] `;
   writeAll(2, `${who}${typeof fd === 'number' ? `fd ${fd}` : fd}  ${call} -> ${show(result)}\n`);
 }
