@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as s from '../lib';
+import { native } from '../lib/binding';
 import { expectRangeError, expectSysError, expectTypeError } from './helpers/expect';
 import { checkFdLeaks, fdFlags, isOpen, O_CLOEXEC, openFds, waitFd } from './helpers/fds';
 import { ipv6, tmpSocketPath } from './helpers/net';
@@ -646,5 +647,65 @@ describe('Socket methods', () => {
     expectRangeError(() => a.sendFds(['x'], [c]));
     b.setBlocking(false);
     expect(b.recv(1)).toBeNull();
+  });
+});
+
+describe('the addon, called directly with hostile arrays', () => {
+
+  it('recvmsgInto: a getter that detaches an earlier buffer runs before any buffer is looked at; the kernel writes only into what is left', () => {
+    const [a, b] = trackedPair(s.SOCK_DGRAM);
+    s.sendmsg(a, ['abcdef']);
+    const first = new Uint8Array(new ArrayBuffer(8));
+    const second = new Uint8Array(4);
+    const list: unknown[] = [first];
+    Object.defineProperty(list, 1, {
+      enumerable: true,
+      get() {
+        structuredClone(first.buffer, { transfer: [first.buffer] }); // detaches `first`
+        return second;
+      },
+    });
+    const r = native.recvmsgInto(b, list, 0, 0)!;
+    expect(first.byteLength).toBe(0);
+    expect(r.bytes).toBe(4);
+    expect(r.flags & s.MSG_TRUNC).toBe(s.MSG_TRUNC);
+    expect(Buffer.from(second).toString()).toBe('abcd');
+  });
+
+  it('sendmsg: a getter that detaches the control data before it is read sends no stale bytes', () => {
+    const [a, b] = trackedPair(s.SOCK_DGRAM);
+    const [p] = passable(1);
+    const fds = new Int32Array([p.fd]);
+    const anc: unknown[] = [];
+    Object.defineProperty(anc, 0, {
+      enumerable: true,
+      get() {
+        return fds;
+      },
+    });
+    const buffers: unknown[] = [];
+    Object.defineProperty(buffers, 0, {
+      enumerable: true,
+      get() {
+        structuredClone(fds.buffer, { transfer: [fds.buffer] }); // the fd list is gone before it is read
+        return Buffer.from('x');
+      },
+    });
+    // An SCM_RIGHTS item with no data: the kernel takes it as no fds.
+    expect(native.sendmsg(a, buffers, new Int32Array([s.SOL_SOCKET, s.SCM_RIGHTS]), anc, 0)).toBe(1);
+    const r = s.recvmsg(b, 10, s.CMSG_SPACE(4))!;
+    expect(r.data.toString()).toBe('x');
+    expect(fdsOf(r.ancdata)).toEqual([]);
+  });
+
+  it('refuses what is not an array of bytes, and a malformed ancdata, before any call', () => {
+    const [a] = trackedPair();
+    expectTypeError(() => native.sendmsg(a, 'x' as unknown as unknown[], new Int32Array(0), [], 0));
+    expectTypeError(() => native.sendmsg(a, [1], new Int32Array(0), [], 0));
+    expectTypeError(() => native.sendmsg(a, [], new Int32Array(2), [], 0)); // a pair with no data
+    expectTypeError(() => native.sendmsg(a, [], [1, 1] as unknown as Int32Array, [Buffer.alloc(4)], 0));
+    expectTypeError(() => native.recvmsgInto(a, [{}], 0, 0));
+    expectRangeError(() => native.recvmsg(a, 1, (1 << 20) + 1, 0));
+    expectRangeError(() => native.CMSG_LEN(native.maxCmsgLength + 1));
   });
 });
