@@ -124,10 +124,18 @@ function checkAncbufsize(ancbufsize: unknown): number {
   return ancbufsize === undefined ? 0 : checkInt(ancbufsize, 'ancbufsize', 0, MAX_ANCBUFSIZE);
 }
 
-/** Where MSG_CMSG_CLOEXEC does not exist, sets FD_CLOEXEC on the received fds at once. */
-function cloexecReceived(ancdata: readonly AncData[]): void {
+/**
+ * Where MSG_CMSG_CLOEXEC does not exist, sets FD_CLOEXEC on the received fds at once; if that fails, closes them
+ * all before the error leaves (the caller never sees them).
+ */
+function cloexecReceived(fds: readonly number[]): void {
   if (CMSG_CLOEXEC !== 0) return;
-  for (const fd of fdsOf(ancdata)) native.fcntl(fd, k.F_SETFD, k.FD_CLOEXEC);
+  try {
+    for (const fd of fds) native.fcntl(fd, k.F_SETFD, k.FD_CLOEXEC);
+  } catch (e) {
+    for (const fd of fds) native.close(fd);
+    throw e;
+  }
 }
 
 /**
@@ -142,7 +150,7 @@ export function recvmsg(fd: number, bufsize: number, ancbufsize = 0, flags = 0):
   checkInt(bufsize, 'bufsize', 0, MAX_SIZE);
   const anc = checkAncbufsize(ancbufsize);
   const r = native.recvmsg(fd, bufsize, anc, optInt32(flags, 'flags', 0)) as Message | null;
-  if (r !== null) cloexecReceived(r.ancdata);
+  if (r !== null) cloexecReceived(fdsOf(r.ancdata));
   return r;
 }
 
@@ -156,7 +164,7 @@ export function recvmsgInto(fd: number, buffers: readonly BytesLike[], ancbufsiz
   const b = checkBuffers(buffers, 'buffers', false);
   const anc = checkAncbufsize(ancbufsize);
   const r = native.recvmsgInto(fd, b, anc, optInt32(flags, 'flags', 0)) as MessageInto | null;
-  if (r !== null) cloexecReceived(r.ancdata);
+  if (r !== null) cloexecReceived(fdsOf(r.ancdata));
   return r;
 }
 
@@ -204,7 +212,7 @@ export function recvFds(fd: number, bufsize: number, maxfds: number, flags = 0):
   const r = native.recvmsg(fd, bufsize, native.CMSG_LEN(maxfds * 4), optInt32(flags, 'flags', 0)) as Message | null;
   if (r === null) return null;
   const fds = fdsOf(r.ancdata);
-  if (CMSG_CLOEXEC === 0) for (const f of fds) native.fcntl(f, k.F_SETFD, k.FD_CLOEXEC);
+  cloexecReceived(fds);
   return { data: r.data, fds, flags: r.flags, address: r.address };
 }
 
