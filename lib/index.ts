@@ -13,6 +13,10 @@ export {
 export type { Accepted, Datagram, FileLike, PollFd, PollResult, GetAddrInfoOptions, ResolvedAddress } from './raw';
 export type { Address, AddressInput, InetAddress, UnixAddress, InetAddressInput, UnixAddressInput } from './address';
 export type { SystemError, BytesLike, Data } from './errors';
+export {
+  sendmsg, recvmsg, recvmsgInto, sendFds, recvFds, CMSG_LEN, CMSG_SPACE, packCredentials, unpackCredentials,
+  type AncData, type AncDataInput, type Message, type MessageInto, type FdMessage, type Credentials, type FdLike,
+} from './msg';
 export { Socket, type AsyncOptions } from './socket';
 export { setdefaulttimeout, getdefaulttimeout } from './timeout';
 export { dup, sendfile, inetPton, inetNtop, getnameinfo, gethostname, ifNameToIndex, ifIndexToName, ifNameIndex } from './helpers';

@@ -7,7 +7,7 @@
 
 const common = [
   'addon.cc', 'errors.cc', 'sockaddr.cc', 'socket.cc', 'io.cc', 'select.cc', 'poll.cc', 'resolve.cc',
-  'constants.cc', 'selectors.cc', 'watcher.cc', 'netdb.cc', 'dup.cc',
+  'constants.cc', 'selectors.cc', 'watcher.cc', 'netdb.cc', 'dup.cc', 'msg.cc',
 ];
 // epoll is Linux's; elsewhere a stub says hasEpoll = false and throws ENOSYS.
 // sendfile(2) likewise: Linux's signature; elsewhere a stub that throws ENOSYS.

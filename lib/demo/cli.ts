@@ -5,8 +5,8 @@
  *   sockfd-demo server [--io MODEL] [--host 127.0.0.1] [--port 9999] [--backlog 5] [--delay ms] [--trace] [--workers N]
  *   sockfd-demo client [--host 127.0.0.1] [--port 9999]
  *
- * MODEL: one of the registry's (./models/index.ts): blocking, threads, nonblocking, select, poll, epoll, async,
- * sigio (default: epoll on Linux, else poll).
+ * MODEL: one of the registry's (./models/index.ts): blocking, threads, nonblocking, select, poll, epoll, prefork,
+ * async, sigio (default: epoll on Linux, else poll).
  */
 import { parseArgs } from 'node:util';
 import { runClient } from './client';
@@ -43,6 +43,7 @@ async function startServer(model: ModelName, opts: ServerOptions): Promise<Runni
   const info = modelInfo(model);
   const missing = info.unavailable();
   if (missing !== null) fail(`--io ${model} cannot run here: ${missing}`);
+  if (info.workers?.unit === 'process') return (await info.load()).serve(opts); // the model starts its processes
   if (opts.workers > 1) {
     if (info.workers === null) fail(`--workers is for the ${WORKER_MODELS.join(' and ')} models`);
     return serveOnWorkers(model, opts);
@@ -88,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
     backlog: int(values.backlog, 'backlog', DEFAULTS.backlog, 0, 65535),
     delay: int(values.delay, 'delay', DEFAULTS.delay, 0, 3600_000),
     trace: values.trace ?? false,
-    workers: int(values.workers, 'workers', DEFAULTS.workers, 1, 256),
+    workers: int(values.workers, 'workers', modelInfo(model).workers?.default ?? DEFAULTS.workers, 1, 256),
   };
   setTrace(opts.trace);
   let running: Running;
