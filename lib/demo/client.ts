@@ -1,12 +1,16 @@
 /**
  * The tutorial's client: prints what the server sends, prompts `>>> `, sends each line, stops after `exit`.
- * Blocking calls throughout, as in the tutorial. Works on a terminal and with piped input (end of input
- * counts as `exit`).
+ * Blocking calls throughout, as in the tutorial, except the connect: it is given `--timeout` milliseconds
+ * (a blocking connect to an address that never answers would wait for the kernel's own limit, minutes).
+ * Works on a terminal and with piped input (end of input counts as `exit`).
  */
 import * as fs from 'node:fs';
 import { Socket } from '../socket';
-import { AF_INET, AF_INET6, SOCK_STREAM } from '../constants';
+import { AF_INET, AF_INET6, POLLOUT, SOCK_STREAM, SOL_SOCKET, SO_ERROR } from '../constants';
+import { errnoErrorFromNumber } from '../errors';
+import { poll } from '../raw';
 import { isIP } from 'node:net';
+import { constants as osConstants } from 'node:os';
 import { MESSAGE_SIZE } from './protocol';
 
 /** input(): one line from standard input, without its newline; null at end of input. */
@@ -45,15 +49,34 @@ function makeLineReader(): () => string | null {
   };
 }
 
-export function runClient(host: string, port: number): number {
+/**
+ * connect() that gives up after `timeoutMs`: a non-blocking connect, poll() for writability, then the
+ * result from SO_ERROR (what a blocking connect would have thrown). The socket is blocking again after.
+ */
+function connectWithin(client: Socket, host: string, port: number, timeoutMs: number): void {
+  client.setBlocking(false);
+  if (!client.connect({ address: host, port })) {
+    if (poll([{ fd: client.fileno(), events: POLLOUT }], timeoutMs).length === 0) {
+      throw errnoErrorFromNumber(osConstants.errno.ETIMEDOUT, 'connect', host, port);
+    }
+    const soError = client.getsockopt(SOL_SOCKET, SO_ERROR) as number;
+    if (soError !== 0) throw errnoErrorFromNumber(soError, 'connect', host, port);
+  }
+  client.setBlocking(true);
+}
+
+export function runClient(host: string, port: number, timeoutMs: number): number {
   const out = (s: string): void => void fs.writeSync(1, s);
   const client = new Socket(isIP(host) === 6 ? AF_INET6 : AF_INET, SOCK_STREAM);
   try {
-    client.connect({ address: host, port });
+    connectWithin(client, host, port, timeoutMs);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     client.close();
-    const why = e.code === 'ECONNREFUSED' ? 'nothing is listening there (start the server with `npm start`)' : e.message;
+    const why =
+      e.code === 'ECONNREFUSED' ? 'nothing is listening there (start the server with `npx sockfd-demo server`)'
+      : e.code === 'ETIMEDOUT' ? `no answer within ${timeoutMs} ms (--timeout); is the address right, and the server accepting?`
+      : e.message;
     fs.writeSync(2, `Cannot reach the server at ${host}:${port}: ${why} [${e.code}]\n`);
     return 1;
   }
