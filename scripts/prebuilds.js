@@ -14,12 +14,16 @@
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
 const args = process.argv.slice(2);
 const bin = path.join(path.dirname(require.resolve('prebuildify/package.json')), 'bin.js');
-const run = spawnSync(process.execPath, [bin, '--napi', '--strip', '--tag-libc', ...args], { cwd: root, stdio: 'inherit' });
+// Everything to stderr: `npm pack --json` (scripts/consumer-test.sh) prints its JSON on stdout after this.
+// JOBS: node-gyp runs make with one job unless told.
+const env = { ...process.env, JOBS: process.env.JOBS ?? String(os.availableParallelism()) };
+const run = spawnSync(process.execPath, [bin, '--napi', '--strip', '--tag-libc', ...args], { cwd: root, env, stdio: ['ignore', 2, 2] });
 if (run.status !== 0) {
   console.error(`prebuilds: prebuildify failed (${run.signal ?? `exit ${run.status}`})`);
   process.exit(1);
@@ -44,9 +48,9 @@ for (const tuple of fs.readdirSync(dir).sort()) {
   for (const name of fs.readdirSync(path.join(dir, tuple))) {
     const st = fs.statSync(path.join(dir, tuple, name));
     const stale = st.mtimeMs < newest ? '  STALE: older than native/ (rebuild it before publishing)' : '';
-    console.log(`prebuilds: prebuilds/${tuple}/${name}  ${st.size} bytes${stale}`);
+    console.error(`prebuilds: prebuilds/${tuple}/${name}  ${st.size} bytes${stale}`);
   }
 }
 if (!fs.existsSync(path.join(dir, `${process.platform}-arm64`)) && process.platform === 'linux') {
-  console.log('prebuilds: no linux-arm64 build here (npm run prebuilds:arm64 makes one; see README "Prebuilt binaries")');
+  console.error('prebuilds: no linux-arm64 build here (npm run prebuilds:arm64 makes one; see README "Prebuilt binaries")');
 }
