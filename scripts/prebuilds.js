@@ -5,8 +5,9 @@
 //
 //   prebuildify --napi --strip --tag-libc
 //     --napi:     one Node-API build (NAPI_VERSION=8 in binding.gyp) serves every Node from 20.17 on;
-//     --strip:    no symbols (a third of the size);
-//     --tag-libc: named sockfd.glibc.node, so node-gyp-build never picks it on musl (Alpine), which compiles.
+//     --strip:    no symbol table (229 KB instead of 277 KB for linux-x64);
+//     --tag-libc: named sockfd.glibc.node, so node-gyp-build never picks it on musl (Alpine), which compiles
+//                 (Linux only).
 // Extra arguments go to prebuildify (scripts/prebuild-arm64.sh passes --arch arm64 and a cross compiler).
 //
 // prebuildify runs `node-gyp rebuild` in build/ and moves the result away: a native build of this machine is
@@ -23,7 +24,9 @@ const bin = path.join(path.dirname(require.resolve('prebuildify/package.json')),
 // Everything to stderr: `npm pack --json` (scripts/consumer-test.sh) prints its JSON on stdout after this.
 // JOBS: node-gyp runs make with one job unless told.
 const env = { ...process.env, JOBS: process.env.JOBS ?? String(os.availableParallelism()) };
-const run = spawnSync(process.execPath, [bin, '--napi', '--strip', '--tag-libc', ...args], { cwd: root, env, stdio: ['ignore', 2, 2] });
+// The libc tag means something on Linux only (prebuildify would call a macOS build "glibc").
+const flags = ['--napi', '--strip', ...(process.platform === 'linux' ? ['--tag-libc'] : [])];
+const run = spawnSync(process.execPath, [bin, ...flags, ...args], { cwd: root, env, stdio: ['ignore', 2, 2] });
 if (run.status !== 0) {
   console.error(`prebuilds: prebuildify failed (${run.signal ?? `exit ${run.status}`})`);
   process.exit(1);

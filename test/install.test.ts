@@ -37,10 +37,15 @@ afterAll(() => fs.rmSync(bare, { recursive: true, force: true }));
 
 const bareCli = path.join(bareRoot, 'dist', 'demo', 'cli.js');
 
+/** `node ARGS` with the bare package, without SOCKFD_BINDING (npm run test:native-cmake sets it), plus `env`. */
+function runBare(args: string[], env: string[] = []): ReturnType<typeof runToEnd> {
+  return runToEnd('/usr/bin/env', ['-u', 'SOCKFD_BINDING', ...env, process.execPath, ...args]);
+}
+
 describe('without the addon', () => {
   it('require("sockfd") says ERR_SOCKFD_NOT_BUILT, where it looked (prebuilds/ too), and `npm rebuild sockfd`', async () => {
     const code = `try { require('sockfd'); console.log('loaded'); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`;
-    const ran = await runToEnd(process.execPath, ['-e', code.replace("'sockfd'", JSON.stringify(bareRoot))]);
+    const ran = await runBare(['-e', code.replace("'sockfd'", JSON.stringify(bareRoot))]);
     expect(ran.code).toBe(0);
     const r = JSON.parse(ran.out) as { code: string; message: string };
     expect(r.code).toBe('ERR_SOCKFD_NOT_BUILT');
@@ -53,7 +58,7 @@ describe('without the addon', () => {
   }, T);
 
   it('sockfd-demo --help still prints the usage, and says why the model list is missing', async () => {
-    const ran = await runToEnd(process.execPath, [bareCli, '--help']);
+    const ran = await runBare([bareCli, '--help']);
     expect(ran.err).toBe('');
     expect(ran.code).toBe(0);
     expect(ran.out).toMatch(/^usage:\n {2}sockfd-demo server /);
@@ -62,14 +67,14 @@ describe('without the addon', () => {
   }, T);
 
   it('sockfd-demo --version prints the version and that the addon is not loaded', async () => {
-    const ran = await runToEnd(process.execPath, [bareCli, '--version']);
+    const ran = await runBare([bareCli, '--version']);
     expect(ran.code).toBe(0);
     expect(ran.out).toBe(`sockfd-demo ${pkg.version} (Node.js ${process.version}, ${process.platform}-${process.arch})\naddon: not loaded (ERR_SOCKFD_NOT_BUILT)\n`);
   }, T);
 
   it('sockfd-demo server and client fail with the loader\'s message, no stack', async () => {
     for (const args of [['server', '--port', '0'], ['client', '--port', '9']]) {
-      const ran = await runToEnd(process.execPath, [bareCli, ...args]);
+      const ran = await runBare([bareCli, ...args]);
       expect(ran.code, args.join(' ')).toBe(1);
       expect(ran.err).toMatch(/^sockfd-demo: sockfd: no native addon for this system/);
       expect(ran.err).toContain('`npm rebuild sockfd`');
@@ -81,7 +86,7 @@ describe('without the addon', () => {
     const broken = path.join(bare, 'broken.node');
     fs.writeFileSync(broken, 'not an ELF file');
     const code = `try { require(${JSON.stringify(bareRoot)}); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, cause: !!e.cause })); }`;
-    const ran = await runToEnd('/usr/bin/env', [`SOCKFD_BINDING=${broken}`, process.execPath, '-e', code]);
+    const ran = await runBare(['-e', code], [`SOCKFD_BINDING=${broken}`]);
     const r = JSON.parse(ran.out) as { code: string; message: string; cause: boolean };
     expect(r.code).toBe('ERR_SOCKFD_LOAD_FAILED');
     expect(r.message).toContain(`the native addon ${broken} does not load on this system`);

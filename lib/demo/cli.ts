@@ -21,13 +21,20 @@ import type { Running } from './server';
 
 type Registry = typeof import('./models');
 
-/** The model registry, or why it cannot be loaded (the addon it probes does not load). */
+/** Whether `err` is the loader's: no addon binary fits, or the one found does not load (lib/binding.ts). */
+function isAddonError(err: unknown): err is Error {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ERR_SOCKFD_NOT_BUILT' || code === 'ERR_SOCKFD_LOAD_FAILED';
+}
+
+/** The model registry, or the loader's error when the addon it probes does not load. */
 function registry(): Registry | Error {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require('./models') as Registry;
   } catch (err) {
-    return err as Error;
+    if (isAddonError(err)) return err;
+    throw err;
   }
 }
 
@@ -145,7 +152,8 @@ export async function main(argv: string[]): Promise<number> {
     try {
       client = await import('./client');
     } catch (err) {
-      return addonMissing(err as Error);
+      if (isAddonError(err)) return addonMissing(err);
+      throw err;
     }
     return client.runClient(host, port, timeout);
   }
