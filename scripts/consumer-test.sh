@@ -34,6 +34,8 @@ t0="$(now)"
   { cat "$work/pack.log" >&2; die "npm pack"; }
 timings+=("npm pack (with the prebuild's compile): $(secs "$t0" "$(now)") s")
 tgz="$work/$(node -p "require('$work/pack.json')[0].filename")"
+tar -xzf "$tgz" -C "$work" package/package.json package/dist/index.d.ts
+! grep -nF '(later)' "$work/package/dist/index.d.ts" || die "dist/index.d.ts still promises things for later"
 node - "$work/pack.json" <<'EOF' || die "tarball contents"
 const [j] = require(process.argv[2]);
 const files = j.files.map((f) => f.path);
@@ -51,6 +53,9 @@ console.log(`consumer: ${j.filename}: ${kib(j.size)} packed, ${kib(j.unpackedSiz
 const dist = j.files.filter((f) => f.path.startsWith('dist/'));
 console.log(`consumer:   dist/: ${dist.length} files, ${kib(dist.reduce((a, f) => a + f.size, 0))} (the .js and .d.ts of lib/; the .js.map files are left out)`);
 for (const f of j.files.filter((f) => !f.path.startsWith('dist/'))) console.log(`consumer:   ${f.path} ${f.size}`);
+const pkg = require(require('node:path').join(process.argv[2], '..', 'package', 'package.json'));
+for (const field of ['license', 'repository', 'bugs', 'homepage']) if (!pkg[field]) problems.push(`package.json has no "${field}"`);
+if (pkg.scripts.install !== 'node-gyp-build') problems.push(`"install": ${JSON.stringify(pkg.scripts.install)}, not node-gyp-build`);
 if (problems.length > 0) {
   console.error(problems.join('\n'));
   process.exit(1);
@@ -143,6 +148,7 @@ check() {
   out="$(cd "$dir" && "${run[@]}" npx --no -- sockfd-demo --version)" || die "$name: npx sockfd-demo --version"
   grep -qx "addon: $pkgdir/$want" <<<"$out" || die "$name: --version: $out"
   # the demo: a server on a free port, the client talks to it
+  : >"$work/$name.server.log" # exists before the server's subshell opens it: sed below may run first
   (cd "$dir" && exec "${run[@]}" node_modules/.bin/sockfd-demo server --port 0 >"$work/$name.server.log" 2>&1) &
   local pid=$! port=''
   servers+=("$pid")
@@ -168,6 +174,17 @@ step "normal: npm install of the tarball, with a compiler"
 install normal env -- 
 [ ! -e "$work/normal/node_modules/sockfd/build" ] || die "normal: the install compiled although a prebuild fits"
 check normal "$prebuild" env
+
+step "normal: the demo client's messages: nothing listening, and a server option refused"
+port="$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')"
+if out="$(cd "$work/normal" && npx --no -- sockfd-demo client --port "$port" </dev/null 2>&1)"; then die "client: connected to a closed port"; fi
+grep -qF 'nothing is listening there (start the server with `npx sockfd-demo server`) [ECONNREFUSED]' <<<"$out" || die "client hint: $out"
+set +e
+out="$(cd "$work/normal" && npx --no -- sockfd-demo client --io poll 2>&1)"
+code=$?
+set -e
+[ "$code" = 2 ] && grep -qF -- '--io is an option of `sockfd-demo server`, not of `client`' <<<"$out" || die "client --io: exit $code: $out"
+echo "client: ok (hint: npx sockfd-demo server; --io refused)"
 
 step "normal: tsc --strict on a small consumer, CommonJS (.ts) and ES module (.mts), node16 resolution"
 cat >"$work/normal/tsconfig.json" <<EOF

@@ -90,6 +90,7 @@ cp "$repo/scripts/prebuild-smoke.js" "$consumer/"
 
 step "the demo under qemu: sockfd-demo server (epoll) and client"
 log="$consumer/server.log"
+: >"$log" # exists before the server's subshell opens it: sed below may run first
 (cd "$consumer" && exec "${node_arm64[@]}" node_modules/sockfd/dist/demo/cli.js server --port 0 >"$log" 2>&1) &
 server=$!
 trap 'kill "$server" 2>/dev/null || true' EXIT

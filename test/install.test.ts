@@ -190,7 +190,7 @@ describe('the ES module face (scripts/gen-esm.js)', () => {
 
   it('the generated index.d.ts no longer says the selectors and watcher come later', () => {
     const dts = fs.readFileSync(path.join(root, 'dist', 'index.d.ts'), 'utf8');
-    expect(dts).not.toMatch(/\blater\b/);
+    expect(dts).not.toContain('(later)');
     expect(dts).toMatch(/selectors/);
   });
 
