@@ -1,8 +1,8 @@
 /**
  * sockfd: raw BSD sockets, select(), poll() and epoll on integer file descriptors, for Node.js.
  *
- * Layers: the raw calls (`socket`, `bind`, ... `select`, `poll`), the `Socket` class, and (later) the
- * selectors and the event-loop watcher. See README.md for the whole reference.
+ * Layers: the raw calls (`socket`, `bind`, ... `select`, `poll`, `epoll*`), the `Socket` class, the selectors
+ * (Python's `selectors`) and the event-loop watcher (`watch`). See README.md for the whole reference.
  */
 export * from './constants';
 export {
