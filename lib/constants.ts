@@ -146,6 +146,18 @@ export const AI_NUMERICSERV = c.AI_NUMERICSERV;
 export const AI_ADDRCONFIG = c.AI_ADDRCONFIG;
 export const AI_V4MAPPED = c.AI_V4MAPPED;
 export const SOMAXCONN = c.SOMAXCONN;
+// Ancillary data: sendmsg / recvmsg (SO_PASSCRED and SO_PEERCRED are above, with the SOL_SOCKET options)
+export const SCM_RIGHTS = c.SCM_RIGHTS;
+/** Linux: `{ pid, uid, gid }` (see `packCredentials`); received only with `SO_PASSCRED` on. */
+export const SCM_CREDENTIALS = c.SCM_CREDENTIALS;
+/** Linux: always added by `recvmsg`, `recvmsgInto` and `recvFds`, so that every fd received is close-on-exec. */
+export const MSG_CMSG_CLOEXEC = c.MSG_CMSG_CLOEXEC;
+// getnameinfo flags
+export const NI_NUMERICHOST = c.NI_NUMERICHOST;
+export const NI_NUMERICSERV = c.NI_NUMERICSERV;
+export const NI_NAMEREQD = c.NI_NAMEREQD;
+export const NI_DGRAM = c.NI_DGRAM;
+export const NI_NOFQDN = c.NI_NOFQDN;
 // epoll (Linux)
 export const EPOLL_CLOEXEC = c.EPOLL_CLOEXEC;
 export const EPOLL_CTL_ADD = c.EPOLL_CTL_ADD;

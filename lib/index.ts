@@ -1,8 +1,8 @@
 /**
  * sockfd: raw BSD sockets, select(), poll() and epoll on integer file descriptors, for Node.js.
  *
- * Layers: the raw calls (`socket`, `bind`, ... `select`, `poll`), the `Socket` class, and (later) the
- * selectors and the event-loop watcher. See README.md for the whole reference.
+ * Layers: the raw calls (`socket`, `bind`, ... `select`, `poll`, `epoll*`), the `Socket` class, the selectors
+ * (Python's `selectors`) and the event-loop watcher (`watch`). See README.md for the whole reference.
  */
 export * from './constants';
 export {
@@ -13,6 +13,10 @@ export {
 export type { Accepted, Datagram, FileLike, PollFd, PollResult, GetAddrInfoOptions, ResolvedAddress } from './raw';
 export type { Address, AddressInput, InetAddress, UnixAddress, InetAddressInput, UnixAddressInput } from './address';
 export type { SystemError, BytesLike, Data } from './errors';
+export {
+  sendmsg, recvmsg, recvmsgInto, sendFds, recvFds, CMSG_LEN, CMSG_SPACE, packCredentials, unpackCredentials,
+  type AncData, type AncDataInput, type Message, type MessageInto, type FdMessage, type Credentials, type FdLike,
+} from './msg';
 export { Socket, type AsyncOptions } from './socket';
 export { setdefaulttimeout, getdefaulttimeout } from './timeout';
 export { dup, sendfile, inetPton, inetNtop, getnameinfo, gethostname, ifNameToIndex, ifIndexToName, ifNameIndex } from './helpers';

@@ -46,6 +46,14 @@ export interface NativeBinding {
   ifNameToIndex(name: string): number;
   ifIndexToName(index: number): string;
   ifNameIndex(): Array<[number, string]>;
+  /** levelsTypes: [level0, type0, level1, type1...], one pair per element of ancData. */
+  sendmsg(fd: number, buffers: ArrayBufferView[] | ArrayBuffer[] | unknown[], levelsTypes: Int32Array, ancData: unknown[], flags: number, family?: number, address?: string, port?: number, flowinfo?: number, scopeId?: number): number | null;
+  recvmsg(fd: number, bufsize: number, ancbufsize: number, flags: number): { data: Buffer; ancdata: Array<{ level: number; type: number; data: Buffer }>; flags: number; address: NativeAddress | null } | null;
+  recvmsgInto(fd: number, buffers: unknown[], ancbufsize: number, flags: number): { bytes: number; ancdata: Array<{ level: number; type: number; data: Buffer }>; flags: number; address: NativeAddress | null } | null;
+  CMSG_LEN(length: number): number;
+  CMSG_SPACE(length: number): number;
+  /** The largest length CMSG_LEN and CMSG_SPACE take. */
+  maxCmsgLength: number;
   PollSet: new () => NativeRegistry;
   SelectSet: new () => NativeRegistry;
   Watcher: new (fd: number, events: number, callback: (err: Error | null, events: number) => void) => NativeWatcher;

@@ -7,6 +7,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { native } from './binding';
 import * as raw from './raw';
+import * as msg from './msg';
 import { type Address, type AddressInput, type InetAddressInput } from './address';
 import {
   abortError, asBytes, bufferChanged, checkData, checkFd, checkInt, checkInt32, errnoError, errnoErrorFromNumber, fdOfFileObj, invalidArgType,
@@ -428,6 +429,47 @@ export class Socket {
   /** @see getpeername(2) */
   getpeername(): Address {
     return raw.getpeername(this.#live('getpeername'));
+  }
+
+  // ---- messages: sendmsg, recvmsg, fd passing (the raw calls of ./msg on this socket's fd) ----------------
+
+  /**
+   * Sends one message gathered from `buffers`, with ancillary data, to `address` if given (a host name is
+   * resolved): the bytes sent, or `null` when it would block. Like every synchronous call, it honours the
+   * socket's timeout (settimeout). @see sendmsg(2)
+   */
+  sendmsg(buffers: ReadonlyArray<BytesLike | string>, ancdata: readonly msg.AncDataInput[] = [], flags = 0, address?: AddressInput | null): number | null {
+    this.#live('sendmsg');
+    const target = address === undefined || address === null ? address : this.#resolve(address);
+    return this.#timed('sendmsg', POLLOUT, (fd) => msg.sendmsg(fd, buffers, ancdata, flags, target));
+  }
+
+  /** `{ data, ancdata, flags, address }`, or `null` when it would block. @see recvmsg(2) */
+  recvmsg(bufsize: number, ancbufsize = 0, flags = 0): msg.Message | null {
+    return this.#timed('recvmsg', POLLIN, (fd) => msg.recvmsg(fd, bufsize, ancbufsize, flags));
+  }
+
+  /** recvmsg into the caller's buffers: `{ bytes, ancdata, flags, address }`, or `null`. @see recvmsg(2) */
+  recvmsgInto(buffers: readonly BytesLike[], ancbufsize = 0, flags = 0): msg.MessageInto | null {
+    return this.#timed('recvmsg', POLLIN, (fd) => msg.recvmsgInto(fd, buffers, ancbufsize, flags));
+  }
+
+  /**
+   * Sends fds (numbers or Sockets) with a message, as Python's `socket.send_fds`: the bytes sent, or `null`.
+   * @see unix(7) SCM_RIGHTS
+   */
+  sendFds(buffers: ReadonlyArray<BytesLike | string>, fds: readonly msg.FdLike[], flags = 0, address?: AddressInput | null): number | null {
+    this.#live('sendmsg');
+    const target = address === undefined || address === null ? address : this.#resolve(address);
+    return this.#timed('sendmsg', POLLOUT, (fd) => msg.sendFds(fd, buffers, fds, flags, target));
+  }
+
+  /**
+   * Receives a message and at most `maxfds` fds, as Python's `socket.recv_fds`: `{ data, fds, flags, address }`,
+   * or `null`. The fds are the caller's (`Socket.fromFd(fd)` makes a Socket of one). @see unix(7) SCM_RIGHTS
+   */
+  recvFds(bufsize: number, maxfds: number, flags = 0): msg.FdMessage | null {
+    return this.#timed('recvmsg', POLLIN, (fd) => msg.recvFds(fd, bufsize, maxfds, flags));
   }
 
   // ---- the event loop -------------------------------------------------------------------------------------

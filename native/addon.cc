@@ -16,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sockfd::InitNetdb(env, exports);
   sockfd::InitDup(env, exports);
   sockfd::InitSendfile(env, exports);
+  sockfd::InitMsg(env, exports);
   sockfd::InitUring(env, exports);
   sockfd::InitConstants(env, exports);
   return exports;

@@ -145,6 +145,7 @@ void InitSendfile(Napi::Env env, Napi::Object exports);
 // A getaddrinfo/getnameinfo failure (EAI_*) as libuv numbers it (UV_EAI_*, negative), so that the error's code
 // is libuv's name and util.getSystemErrorName(err.errno) gives it back (resolve.cc).
 int TranslateEai(int rc);
+void InitMsg(Napi::Env env, Napi::Object exports);
 
 // Stops and releases this environment's watcher of `fd`, if it has one (close() calls it first).
 void StopWatcherForClose(napi_env env, int fd);

@@ -7,7 +7,7 @@
 
 const common = [
   'addon.cc', 'errors.cc', 'sockaddr.cc', 'socket.cc', 'io.cc', 'select.cc', 'poll.cc', 'resolve.cc',
-  'constants.cc', 'selectors.cc', 'watcher.cc', 'netdb.cc', 'dup.cc',
+  'constants.cc', 'selectors.cc', 'watcher.cc', 'netdb.cc', 'dup.cc', 'msg.cc',
 ];
 // epoll and io_uring are Linux's; elsewhere stubs say hasEpoll / hasIoUring = false and throw ENOSYS.
 // sendfile(2) likewise: Linux's signature; elsewhere a stub that throws ENOSYS.

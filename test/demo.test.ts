@@ -17,6 +17,8 @@ import {
   CONFIGS, Client, DemoServer, FIXTURES, cleanUpDemo, converse, runCli, runToEnd, runnable, setWaitMs,
 } from './helpers/demo';
 import { checkFdLeaks } from './helpers/fds';
+import { processTree } from './helpers/proc';
+import { modelInfo } from '../lib/demo/models';
 
 checkFdLeaks();
 cleanUpDemo();
@@ -398,5 +400,42 @@ describe('npm start', () => {
     expect(await server.exited()).toBe(0);
     expect(server.stoppedBy).toBe('SIGTERM'); // `Server stopped (SIGTERM)`
     expect(await refused(9999)).toBe('ECONNREFUSED');
+  }, T);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// --io prefork: processes, not threads. What the generic tests above cannot see: the children themselves.
+
+describe.skipIf(modelInfo('prefork').unavailable() !== null)('server --io prefork: its processes', () => {
+  /** Whether process `pid` still exists (a zombie of ours would still be listed: children are reaped by Node). */
+  const alive = (pid: number): boolean => fs.existsSync(`/proc/${pid}`);
+  const childrenOf = (pid: number): number[] => processTree(pid).filter((p) => p !== pid);
+
+  it('runs --workers N child processes that serve the clients, and none outlives SIGTERM', async () => {
+    const server = await DemoServer.start(['--io', 'prefork', '--workers', '3', '--port', '0']);
+    const kids = childrenOf(server.pid);
+    expect(server.label).toBe('prefork, 3 processes');
+    expect(kids).toHaveLength(3);
+    // Each child holds its channel and no listening socket: only the parent accepts.
+    for (const c of await Promise.all(['a', 'b', 'c', 'd'].map((n) => converse(server, n, ['hello'])))) await server.loggedClose(c.localPort);
+    server.proc.kill('SIGTERM');
+    expect(await server.exited()).toBe(0);
+    expect(server.stoppedBy).toBe('SIGTERM');
+    for (const pid of kids) expect(alive(pid), `child ${pid} after the parent stopped`).toBe(false);
+  }, T);
+
+  it('the children stop by themselves when the parent is killed outright (their channel ends)', async () => {
+    const server = await DemoServer.start(['--io', 'prefork', '--workers', '2', '--port', '0']);
+    const kids = childrenOf(server.pid);
+    expect(kids).toHaveLength(2);
+    const c = await Client.connect(server, 'left behind');
+    await c.welcome();
+    server.proc.kill('SIGKILL');
+    expect(await server.exited()).toBe('SIGKILL');
+    // The child serving the client closes it as it stops.
+    await c.closed;
+    const deadline = Date.now() + T / 2;
+    while (kids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(kids.filter(alive)).toEqual([]);
   }, T);
 });

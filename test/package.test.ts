@@ -89,12 +89,11 @@ describe('loading the package', () => {
     expect(fs.existsSync(r.bindingPath)).toBe(true);
   });
 
-  it('ships its types: dist/index.d.ts, named by package.json', () => {
+  it('ships its types: dist/index.d.ts for require, dist/index.d.mts for import, named by package.json', () => {
     expect(pkg.types).toBe('./dist/index.d.ts');
-    expect(pkg.exports['.'].types).toBe('./dist/index.d.ts');
-    expect(pkg.exports['.'].require).toBe('./dist/index.js');
-    expect(pkg.exports['.'].import).toBe('./dist/index.mjs');
-    for (const f of ['index.d.ts', 'index.js', 'index.mjs', 'raw.d.ts', 'socket.d.ts']) {
+    expect(pkg.exports['.'].require).toEqual({ types: './dist/index.d.ts', default: './dist/index.js' });
+    expect(pkg.exports['.'].import).toEqual({ types: './dist/index.d.mts', default: './dist/index.mjs' });
+    for (const f of ['index.d.ts', 'index.d.mts', 'index.js', 'index.mjs', 'raw.d.ts', 'socket.d.ts']) {
       expect(fs.existsSync(path.join(root, 'dist', f)), `dist/${f}`).toBe(true);
     }
     const dts = fs.readFileSync(path.join(root, 'dist', 'index.d.ts'), 'utf8');

@@ -8,6 +8,10 @@
  *   same port, where the old connection is in TIME_WAIT; a client (it calls `connect`) is run against a server
  *   of the test that greets it; anything else is run to its end. Port 9999 in the text is replaced by a free
  *   port. A program must exit 0 (the ones that end), and write nothing to stderr.
+ * - A block whose first line names a file (`// parent.js`) is one file of a multi-file example: the files are
+ *   written side by side and the example is run as a whole by a test of its own (fd passing: `parent.js` hands
+ *   its listening socket to `worker.js`, which greets a client). A block that binds the Unix path
+ *   `/tmp/app.sock` is run on a temporary path with a client of the test that connects and then writes.
  * - ```` ```js skeleton ````: a fragment with parts left out; type-checked, not run.
  * - ```` ```sh ````: commands. Each must exist (an npm script of package.json, `npm install`/`npm ci`, a
  *   `sockfd-demo` option its `--help` lists); a block with a server command (`npm start`) and a client command
@@ -74,7 +78,13 @@ function blocks(text: string): Block[] {
 const ALL = blocks(README);
 const JS = new Set(['js', 'javascript', 'mjs', 'cjs']);
 const isJs = (b: Block): boolean => JS.has(b.lang);
+/** The file a block is, from its first line (`// parent.js`), or null. */
+const fileName = (b: Block): string | null => /^\/\/ ([\w-]+\.[cm]?js)\s*$/.exec(b.code.split('\n')[0])?.[1] ?? null;
+const UNIX_PATH = '/tmp/app.sock';
 const runnable = ALL.filter((b) => (isJs(b) || b.lang === 'python') && !b.flags.includes('skeleton'));
+const files = runnable.filter((b) => fileName(b) !== null);
+const unixServers = runnable.filter((b) => fileName(b) === null && b.code.includes(`path: '${UNIX_PATH}'`));
+const plain = runnable.filter((b) => !files.includes(b) && !unixServers.includes(b));
 const shell = ALL.filter((b) => b.lang === 'sh' || b.lang === 'bash');
 const title = (b: Block): string => `README.md:${b.line} (${b.heading}, ${b.lang}${b.flags.length ? ` ${b.flags.join(' ')}` : ''})`;
 
@@ -253,7 +263,56 @@ describe('README.md: every runnable block runs as written', () => {
     }
   });
 
-  for (const b of runnable) {
+  it('the fd-passing example: parent.js hands its listening socket to worker.js, which greets a client', async () => {
+    const names = files.map(fileName);
+    expect(names.sort(), 'the multi-file examples this test knows').toEqual(['parent.js', 'worker.js']);
+    const port = await freePort();
+    const dir = fs.mkdtempSync(path.join(scratch, 'fds-')); // inside the scratch project: require('sockfd') resolves
+    for (const b of files) {
+      expect(b.code, `${title(b)}: uses port 9999, which the test moves to a free port`).toMatch(/9999|recvFds/);
+      fs.writeFileSync(path.join(dir, fileName(b)!), b.code.replaceAll('9999', String(port)));
+    }
+    const parent = start(process.execPath, ['parent.js'], { cwd: dir });
+    // The worker inherits the parent's stdout and stderr: `close` comes once both have exited.
+    const sock = await greeted(port, parent, true);
+    sock.destroy();
+    await within('parent.js and worker.js to end', parent.ended, () => show(parent));
+    expect(parent.end, show(parent)).toBe(0);
+    expect(parent.err, show(parent)).toBe('');
+  }, T);
+
+  for (const b of unixServers) {
+    it(`${title(b)}: a Unix server: tells the peer's pid and uid, from SO_PEERCRED and from SCM_CREDENTIALS`, async () => {
+      const sockPath = path.join(fs.mkdtempSync(path.join(scratch, 'unix-')), 'app.sock');
+      const code = b.code.replaceAll(UNIX_PATH, sockPath);
+      const file = path.join(scratch, `readme-${b.line}.cjs`);
+      fs.writeFileSync(file, code);
+      const p = start(process.execPath, [file]);
+      const deadline = Date.now() + WAIT;
+      while (!fs.existsSync(sockPath)) {
+        if (p.end !== null || Date.now() > deadline) throw new Error(`the server never bound ${sockPath}: ${show(p)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const c = net.connect(sockPath);
+      c.on('error', () => {});
+      // Written once the server has read SO_PEERCRED and turned SO_PASSCRED on: the kernel then attaches this
+      // process's credentials to the message.
+      while (!p.out.includes('connected:')) {
+        if (p.end !== null || Date.now() > deadline) throw new Error(`no "connected:" line: ${show(p)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      c.write('hello');
+      await within(title(b), p.ended, () => show(p));
+      c.destroy();
+      expect(p.end, show(p)).toBe(0);
+      expect(p.err, show(p)).toBe('');
+      expect(p.out).toContain(`connected: pid ${process.pid}, uid ${process.getuid!()}`);
+      expect(p.out).toContain(`sent by { pid: ${process.pid}, uid: ${process.getuid!()}, gid: ${process.getgid!()} }`);
+    }, T);
+  }
+
+  for (const b of plain) {
     const server = /\.listen\(/.test(b.code);
     const client = !server && /\.connect\(|createConnection\(|create_connection\(/.test(b.code);
     const skip = b.lang === 'python' && PYTHON === null;

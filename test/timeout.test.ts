@@ -355,6 +355,24 @@ describe('timeouts run out with ETIMEDOUT (BasicTCPTest, NonBlockingTCPTests)', 
     conn.sendAll('late');
     expect(c.recv(4)!.toString()).toBe('late');
   });
+
+  it('the message calls too: recvmsg, recvmsgInto and recvFds time out as recvmsg, sendmsg and sendFds of a full buffer as sendmsg', () => {
+    const [a, b] = s.socketpair(s.AF_UNIX, s.SOCK_STREAM).map((fd) => own(s.Socket.fromFd(fd)));
+    b.settimeout(50);
+    expectTimeout(timed(() => b.recvmsg(16, s.CMSG_SPACE(4))).err, 'recvmsg');
+    expectTimeout(timed(() => b.recvmsgInto([Buffer.alloc(16)])).err, 'recvmsg');
+    expectTimeout(timed(() => b.recvFds(16, 1)).err, 'recvmsg');
+    // Data that comes in time is received, with the fd it carries.
+    a.sendFds([Buffer.from('fd')], [a]);
+    const got = b.recvFds(16, 1)!;
+    expect(got.data.toString()).toBe('fd');
+    expect(got.fds).toHaveLength(1);
+    s.close(got.fds[0]);
+    a.settimeout(50);
+    fill(a);
+    expectTimeout(timed(() => a.sendmsg([Buffer.alloc(65536)])).err, 'sendmsg');
+    expectTimeout(timed(() => a.sendFds([Buffer.alloc(65536)], [b])).err, 'sendmsg');
+  });
 });
 
 describe('a timeout lets the call wait for what comes in time', () => {

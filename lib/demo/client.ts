@@ -1,16 +1,14 @@
 /**
  * The tutorial's client: prints what the server sends, prompts `>>> `, sends each line, stops after `exit`.
  * Blocking calls throughout, as in the tutorial, with Python's conveniences: `createConnection` (the host
- * resolved, each of its addresses tried) with a connect timeout. Works on a terminal and with piped input (end of
- * input counts as `exit`).
+ * resolved, each of its addresses tried) with a connect timeout, `--timeout` milliseconds (a blocking connect to
+ * an address that never answers would wait for the kernel's own limit, minutes). Works on a terminal and with
+ * piped input (end of input counts as `exit`).
  */
 import * as fs from 'node:fs';
 import type { Socket } from '../socket';
 import { createConnection } from '../create';
 import { MESSAGE_SIZE } from './protocol';
-
-/** How long a connect may take before the client gives up (a server whose accept queue is full drops the SYN). */
-const CONNECT_TIMEOUT_MS = 10000;
 
 /** input(): one line from standard input, without its newline; null at end of input. */
 function makeLineReader(): () => string | null {
@@ -48,14 +46,17 @@ function makeLineReader(): () => string | null {
   };
 }
 
-export function runClient(host: string, port: number): number {
+export function runClient(host: string, port: number, timeoutMs: number): number {
   const out = (s: string): void => void fs.writeSync(1, s);
   let client: Socket;
   try {
-    client = createConnection({ address: host, port }, { timeout: CONNECT_TIMEOUT_MS });
+    client = createConnection({ address: host, port }, { timeout: timeoutMs });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ECONNREFUSED' ? 'nothing is listening there (start the server with `npm start`)' : e.message;
+    const why =
+      e.code === 'ECONNREFUSED' ? 'nothing is listening there (start the server with `npx sockfd-demo server`)'
+      : e.code === 'ETIMEDOUT' ? `no answer within ${timeoutMs} ms (--timeout); is the address right, and the server accepting?`
+      : e.message;
     fs.writeSync(2, `Cannot reach the server at ${host}:${port}: ${why} [${e.code}]\n`);
     return 1;
   }

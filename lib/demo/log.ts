@@ -37,6 +37,11 @@ let tracing = false;
 export function setTrace(on: boolean): void {
   tracing = on;
 }
+/** What the trace lines of this process start with: `[pid N] ` in a child process of `--io prefork`. */
+let processTag = '';
+export function setTraceTag(tag: string): void {
+  processTag = tag;
+}
 export function isTracing(): boolean {
   return tracing;
 }
@@ -75,7 +80,7 @@ export type Idle = boolean | 'wait' | 'pass';
 let run: { seen: Set<string>; start: number; last: number; units: number; noun: string; folded: number } | null = null;
 
 function who(): string {
-  return threadId === 0 ? '' : `[thread ${threadId}] `;
+  return threadId === 0 ? processTag : `${processTag}[thread ${threadId}] `;
 }
 
 /** Prints the summary of the idle lines folded since the last printed one, if any, and ends the run. */
@@ -90,7 +95,7 @@ export function flushIdle(): void {
 }
 
 /**
- * Prints one traced call: `[thread] fd 7  recv(1024) -> 5 bytes`. `fd` labels the line: an fd, a word (the
+ * Prints one traced call: `[thread N] fd 7  recv(1024) -> 5 bytes` (`[pid N] ` first in a prefork child). `fd` labels the line: an fd, a word (the
  * selector's kernel call), or null for none. An `idle` line (see {@link Idle}) is folded when it repeats.
  */
 export function trace(fd: number | string | null, call: string, result: unknown, idle: Idle = false): void {

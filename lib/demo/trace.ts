@@ -7,7 +7,8 @@ import { Socket, type AsyncCall, type AttemptArg, type AttemptResult } from '../
 import type { Address, AddressInput } from '../address';
 import { errnoName, type BytesLike, type Data } from '../errors';
 import type { Accepted } from '../raw';
-import { constants } from '../constants';
+import { MSG_CTRUNC, constants } from '../constants';
+import type { FdLike, FdMessage } from '../msg';
 import { BaseSelector, SelectSelector, selectorInfo, type FileObj, type SelectorInfo, type SelectorKey } from '../selectors';
 import { WATCH_READ } from '../watch';
 import { trace } from './log';
@@ -119,6 +120,34 @@ export class TracedSocket extends Socket {
     const fd = this.fileno();
     super.close();
     if (fd >= 0) trace(fd, 'close()', undefined);
+  }
+  // The message calls (the prefork model hands each accepted fd to a child process with SCM_RIGHTS).
+  override sendFds(buffers: ReadonlyArray<BytesLike | string>, fds: readonly FdLike[], flags?: number, address?: AddressInput | null): number | null {
+    const fd = this.fileno();
+    const size = buffers.reduce((n, b) => n + (typeof b === 'string' ? Buffer.byteLength(b) : b.byteLength), 0);
+    const what = `sendmsg(${size} bytes, [(SOL_SOCKET, SCM_RIGHTS, [${fds.map((f) => `fd ${typeof f === 'number' ? f : f.fileno()}`).join(', ')}])])  # send_fds`;
+    try {
+      const r = super.sendFds(buffers, fds, flags, address);
+      trace(fd, what, r === null ? null : `${r} sent`);
+      return r;
+    } catch (err) {
+      trace(fd, what, (err as NodeJS.ErrnoException).code);
+      throw err;
+    }
+  }
+  override recvFds(bufsize: number, maxfds: number, flags?: number): FdMessage | null {
+    const fd = this.fileno();
+    const what = `recvmsg(${bufsize}, CMSG_LEN(${maxfds} fds))  # recv_fds`;
+    try {
+      const r = super.recvFds(bufsize, maxfds, flags);
+      const shown = r === null ? null : r.data.length === 0 && r.fds.length === 0 ? "b'' (end of stream)"
+        : `${r.data.length} bytes, SCM_RIGHTS [${r.fds.map((f) => `fd ${f}`).join(', ')}]${(r.flags & MSG_CTRUNC) !== 0 ? ' MSG_CTRUNC' : ''}`;
+      trace(fd, what, shown);
+      return r;
+    } catch (err) {
+      trace(fd, what, (err as NodeJS.ErrnoException).code);
+      throw err;
+    }
   }
   override setBlocking(blocking: boolean): void {
     super.setBlocking(blocking);

@@ -43,7 +43,7 @@ function markdown(results, machineLine) {
   }
   const srv = results.servers;
   lines.push('', `## The demo server (lock-step clients from a C load generator, ${srv.windowMs / 1000} s per run)`, '',
-    'CPU: the server process\'s user + system time per answered message.', '',
+    'CPU: the server process\'s user + system time per answered message (its child processes\' too: prefork).', '',
     '| connections | server | messages/s | vs C | CPU per message | vs C | latency p50 | p99 |', '|---|---|---|---|---|---|---|---|');
   for (const r of srv.rows) {
     if (r.skipped) lines.push(`| ${r.connections} | ${r.server} | skipped: ${r.skipped} | | | | | |`);

@@ -2,7 +2,7 @@
  * Usage: loadgen <host> <port> <connections> <warmup_ms> <measure_ms> <server_pid> [idle]
  * Opens <connections> TCP connections (at most 256 at a time not yet welcomed), waits for every "Welcome", then
  * drives them all in lock-step (send a message, wait for its answer, send the next) on one epoll loop. After the
- * warm-up it counts the answers for <measure_ms> and reads the server's CPU time (utime + stime from /proc/<pid>/stat) at the
+ * warm-up it counts the answers for <measure_ms> and reads the server's CPU time (utime + stime from /proc/<pid>/stat, its child processes' included) at the
  * start and end of that window. Prints one JSON line.
  * With "idle": connects and takes the Welcomes, prints a JSON line, then holds the connections open, idle,
  * until killed (for the server's memory per connection).
@@ -10,6 +10,7 @@
  * microseconds. RLIMIT_NOFILE is raised to its hard limit first, so that 10000 connections fit. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -29,8 +30,8 @@ static double now_ms(void) {
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* utime + stime of a process, in clock ticks. */
-static long long cpu_ticks(int pid) {
+/* utime + stime of one process, in clock ticks. */
+static long long own_cpu_ticks(int pid) {
   char path[64], buf[4096];
   snprintf(path, sizeof(path), "/proc/%d/stat", pid);
   FILE* f = fopen(path, "r");
@@ -44,6 +45,33 @@ static long long cpu_ticks(int pid) {
   /* after ")": state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15) */
   if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld", &utime, &stime) != 2) return -1;
   return utime + stime;
+}
+
+/* utime + stime of a process and its descendants (the child processes of --io prefork), in clock ticks: the
+ * children listed in /proc/<pid>/task/<tid>/children, for each thread. */
+static long long cpu_ticks(int pid) {
+  long long total = own_cpu_ticks(pid);
+  if (total < 0) return -1;
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/task", pid);
+  DIR* tasks = opendir(path);
+  if (!tasks) return total;
+  struct dirent* t;
+  while ((t = readdir(tasks)) != NULL) {
+    if (t->d_name[0] == '.') continue;
+    char cpath[320];
+    snprintf(cpath, sizeof(cpath), "/proc/%d/task/%s/children", pid, t->d_name);
+    FILE* f = fopen(cpath, "r");
+    if (!f) continue;
+    int child;
+    while (fscanf(f, "%d", &child) == 1) {
+      long long c = cpu_ticks(child);
+      if (c > 0) total += c; /* a child that exited meanwhile counts no more */
+    }
+    fclose(f);
+  }
+  closedir(tasks);
+  return total;
 }
 
 enum { CONNECTING, WELCOME, WAITING };

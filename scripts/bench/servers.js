@@ -12,8 +12,17 @@ const root = path.resolve(__dirname, '..', '..');
 // Every concurrent model of the registry that runs here (blocking serves one client at a time: nothing to measure).
 const registry = require(path.join(root, 'dist', 'demo', 'models'));
 const MODELS = registry.MODEL_NAMES.filter((name) => registry.MODELS[name].concurrent && registry.MODELS[name].unavailable() === null);
+/**
+ * The multi-core rows, at one N (the cores here): epoll on N threads (SO_REUSEPORT) and every model whose workers
+ * are processes (prefork: N processes) with `--workers N`. A model of processes has no single-process row.
+ */
+const CORES = Math.max(2, require('node:os').availableParallelism());
+const WORKER_ROWS = [
+  ...(MODELS.includes('epoll') ? [`epoll --workers ${CORES}`] : []),
+  ...MODELS.filter((name) => registry.MODELS[name].workers?.unit === 'process').map((name) => `${name} --workers ${CORES}`),
+];
 /** What the full run also measures at 10000 connections: the references and the models meant to scale. */
-const AT_10000 = ['C', 'C-uring', 'node:net', 'epoll', 'async', 'uring'];
+const AT_10000 = ['C', 'C-uring', 'node:net', 'epoll', 'async', 'uring', ...WORKER_ROWS];
 /**
  * The C io_uring reference (ref-uring-server.c) runs where the uring model does: where it cannot, the reason is
  * printed and its row says so.
@@ -36,7 +45,11 @@ function startServer(kind, bins, dir = root) {
   if (kind === 'C') [cmd, args] = [bins.ref, ['0']];
   else if (kind === 'C-uring') [cmd, args] = [bins.refUring, ['0']];
   else if (kind === 'node:net') [cmd, args] = [process.execPath, [path.join(__dirname, 'net-server.js'), '0']];
-  else [cmd, args] = [process.execPath, [path.join(dir, 'dist', 'demo', 'cli.js'), 'server', '--io', kind, '--port', '0', '--backlog', '4096']];
+  else {
+    // `epoll --workers 2`: the model, then its own options.
+    const [model, ...options] = kind.split(' ');
+    [cmd, args] = [process.execPath, [path.join(dir, 'dist', 'demo', 'cli.js'), 'server', '--io', model, ...options, '--port', '0', '--backlog', '4096']];
+  }
   // RLIMIT_NOFILE raised to its hard limit for the server (10000 connections), by the shell that then execs it:
   // the pid is the server's.
   const proc = spawn('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -125,7 +138,8 @@ async function run({ quick, tmp, progress }) {
   const connCounts = quick ? [10, 100] : [10, 100, 1000, 10000];
   const warmupMs = quick ? 300 : 1000;
   const measureMs = quick ? 700 : 3000;
-  const servers = ['C', ...(URING_UNAVAILABLE === null ? ['C-uring'] : []), 'node:net', ...MODELS];
+  const servers = ['C', ...(URING_UNAVAILABLE === null ? ['C-uring'] : []), 'node:net',
+    ...MODELS.filter((name) => registry.MODELS[name].workers?.unit !== 'process'), ...WORKER_ROWS];
   const rows = [];
   const total = connCounts.length * servers.length;
   let done = 0;
@@ -174,4 +188,4 @@ async function run({ quick, tmp, progress }) {
   return { rows, memory: mem, windowMs: measureMs };
 }
 
-module.exports = { run, MODELS, compile, startServer, stopServer, runLoadgen };
+module.exports = { run, MODELS, WORKER_ROWS, compile, startServer, stopServer, runLoadgen };

@@ -33,7 +33,7 @@ export const DOMAINS: readonly number[] = [k.AF_INET, k.AF_INET6, k.AF_UNIX];
 export type FdMode = 'ro' | 'any' | 'close';
 
 /** What the pool's raw fds are (for the reader of a trace, and the epoll fds' generator). */
-export type FdKind = 'pair' | 'listen' | 'tcp' | 'udp' | 'unix' | 'file' | 'epoll' | 'new' | 'accepted' | 'pidfd' | 'detached';
+export type FdKind = 'pair' | 'listen' | 'tcp' | 'udp' | 'unix' | 'file' | 'epoll' | 'new' | 'accepted' | 'pidfd' | 'detached' | 'received';
 
 export interface InetTarget {
   family: string;

@@ -66,6 +66,11 @@ export interface DemoConfig {
   readonly args: readonly string[];
   /** Listening sockets: 1, or one per worker (SO_REUSEPORT). */
   readonly listeners: number;
+  /**
+   * Loops that take connections and may each run out of fds: the listeners, or prefork's child processes (the
+   * parent hands over what it accepts; each child's receive is its accept).
+   */
+  readonly acceptors: number;
   /** What the server calls it in its start line: `epoll`, `epoll, 2 workers`. */
   readonly label: string;
   /** Serves several clients at once (the registry's `concurrent`: all but blocking). */
@@ -92,12 +97,31 @@ function onWorkerLine(pattern: RegExp): RegExp {
 function config(model: ModelName, workers: number): DemoConfig {
   const info = modelInfo(model);
   const onWorkers = workers > 1;
+  if (info.workers?.unit === 'process') {
+    // Processes (prefork): one listening socket, the parent's; as many processes as asked (default: the
+    // registry's); the trace lines of the children say `[pid N]`, and the registry's patterns say which.
+    const n = onWorkers ? workers : info.workers.default;
+    return {
+      name: onWorkers ? `${model} --workers ${workers}` : model,
+      model,
+      info,
+      args: ['--io', model, ...(onWorkers ? ['--workers', String(workers)] : []), '--port', '0'],
+      listeners: 1,
+      acceptors: n,
+      label: `${model}, ${n} processes`,
+      concurrent: info.concurrent,
+      threadPerClient: info.threadPerClient,
+      traceShows: [...info.traceShows, /^\[pid \d+\] /m],
+      unavailable: info.unavailable(),
+    };
+  }
   return {
     name: onWorkers ? `${model} --workers ${workers}` : model,
     model,
     info,
     args: ['--io', model, ...(onWorkers ? ['--workers', String(workers)] : []), '--port', '0'],
     listeners: workers,
+    acceptors: workers,
     label: onWorkers ? `${model}, ${workers} workers` : model,
     concurrent: info.concurrent,
     threadPerClient: info.threadPerClient,

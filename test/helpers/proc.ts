@@ -4,22 +4,66 @@
  */
 import * as fs from 'node:fs';
 
-/** The number of fds open in process `pid`. */
-export function fdCount(pid: number): number {
-  return fs.readdirSync(`/proc/${pid}/fd`).length;
+/**
+ * `pid` and its descendants (a prefork server's child processes), from /proc/<pid>/task/<tid>/children: the
+ * server's fds are theirs together.
+ */
+export function processTree(pid: number): number[] {
+  const out: number[] = [];
+  const todo = [pid];
+  while (todo.length > 0) {
+    const p = todo.pop()!;
+    out.push(p);
+    let tasks: string[] = [];
+    try {
+      tasks = fs.readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue; // exited meanwhile
+    }
+    for (const t of tasks) {
+      try {
+        for (const c of fs.readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').split(' ')) if (c.trim() !== '') todo.push(Number(c));
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+  }
+  return out;
 }
 
-/** The fds of `pid` counted by kind: `socket:`, `pipe:`, `anon_inode:[eventpoll]`, `/dev/null`... */
+/** The number of fds open in process `pid` and its descendants. */
+export function fdCount(pid: number): number {
+  let n = 0;
+  for (const p of processTree(pid)) {
+    try {
+      n += fs.readdirSync(`/proc/${p}/fd`).length;
+    } catch (err) {
+      if (p === pid) throw err; // a child may exit while it is counted; the server itself must be there
+    }
+  }
+  return n;
+}
+
+/** The fds of `pid` and its descendants counted by kind: `socket:`, `pipe:`, `anon_inode:[eventpoll]`, `/dev/null`... */
 export function fdKindCounts(pid: number): Map<string, number> {
   const kinds = new Map<string, number>();
-  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-    let target = '?';
+  for (const p of processTree(pid)) {
+    let fds: string[];
     try {
-      target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`).replace(/\[\d+\]$/, '');
-    } catch {
-      /* closed meanwhile */
+      fds = fs.readdirSync(`/proc/${p}/fd`);
+    } catch (err) {
+      if (p === pid) throw err;
+      continue;
     }
-    kinds.set(target, (kinds.get(target) ?? 0) + 1);
+    for (const fd of fds) {
+      let target = '?';
+      try {
+        target = fs.readlinkSync(`/proc/${p}/fd/${fd}`).replace(/\[\d+\]$/, '');
+      } catch {
+        /* closed meanwhile */
+      }
+      kinds.set(target, (kinds.get(target) ?? 0) + 1);
+    }
   }
   return kinds;
 }

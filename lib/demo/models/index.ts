@@ -4,6 +4,7 @@
  * tests and the benchmark read. Adding a model is one file in this folder that exports `serve`, and one entry
  * here: `ModelName` is the keys of `MODELS`, so a model without an entry is a compile error, not a silent exit.
  */
+import { availableParallelism } from 'node:os';
 import { hasEpoll } from '../../epoll';
 import { ioUringSupport } from '../../uring';
 import type { ServerOptions } from '../protocol';
@@ -20,8 +21,11 @@ export interface ModelModule {
 
 /** What `--workers N` runs N of, for a model that takes it. */
 export interface WorkersInfo {
-  /** A thread (worker_threads) with its own listening socket and loop; a pre-forked process later. */
-  readonly unit: 'thread';
+  /**
+   * A thread (worker_threads) with its own listening socket and loop; or a process (prefork), which the model
+   * starts itself and hands connections to.
+   */
+  readonly unit: 'thread' | 'process';
   /** The default N. */
   readonly default: number;
 }
@@ -129,6 +133,17 @@ export const MODELS = {
     unavailable: linuxOnly,
     traceShows: [/epoll_create1\(EPOLL_CLOEXEC\) -> fd \d+/, /epoll_wait\(/, /epoll_ctl\(ADD/],
     load: async () => import('./epoll'),
+  },
+  prefork: {
+    shows: 'pre-forked processes: the parent accepts and passes each fd to a child (SCM_RIGHTS), which serves it with epoll',
+    ioModel: 'multiplexing',
+    concurrent: true,
+    blocksThread: false,
+    threadPerClient: false,
+    workers: { unit: 'process', default: availableParallelism() },
+    unavailable: () => (process.platform === 'linux' ? null : 'prefork passes fds over SOCK_SEQPACKET Unix sockets: Linux only here'),
+    traceShows: [/sendmsg\(.*SCM_RIGHTS, \[fd \d+\]\)\]\)  # send_fds -> \d+ sent/, /^\[pid \d+\] fd 3  recvmsg\(.*# recv_fds -> \d+ bytes, SCM_RIGHTS \[fd \d+\]/m],
+    load: async () => import('./prefork'),
   },
   async: {
     shows: 'the event loop (the tutorial\'s asyncio): one async function per client, awaiting readiness',

@@ -12,6 +12,7 @@ import { isTracing, log } from '../log';
 import { peerName, type ServerOptions } from '../protocol';
 import { EventServer, openServer, type Running } from '../server';
 import { tracedSelector } from '../trace';
+import type { Socket } from '../../socket';
 
 /** A class of the selector registry (lib/selectors/kinds.ts). */
 type SelectorClass = SelectorInfo['cls'];
@@ -19,8 +20,12 @@ type SelectorClass = SelectorInfo['cls'];
 const IDLE_WAIT_MS = 250;
 const ROUNDS_PER_TURN = 64;
 
-export function serveWithSelector(Selector: SelectorClass, model: string, opts: ServerOptions, reusePort = false): Running {
-  const server = openServer(opts, model, { nonblocking: true, reusePort });
+/**
+ * `source`: where connections come from instead of a listening socket of its own: a non-blocking Socket whose
+ * accept() returns `[socket, address]` or null (a prefork child's channel to its parent).
+ */
+export function serveWithSelector(Selector: SelectorClass, model: string, opts: ServerOptions, reusePort = false, source?: Socket): Running {
+  const server = source ?? openServer(opts, model, { nonblocking: true, reusePort });
   const Sel = isTracing() ? tracedSelector(Selector) : (Selector as unknown as new () => BaseSelector<Connection | null>);
   const sel = new Sel() as BaseSelector<Connection | null>;
   sel.register(server, EVENT_READ, null); // data null: the listening socket

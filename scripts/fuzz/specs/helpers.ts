@@ -11,7 +11,7 @@ import { safely } from '../pool';
 import type { SharedHooks } from './hooks';
 import { type Spec, spec } from './types';
 
-const NI_NUMERICHOST = 1;
+const NI_NUMERICHOST = s.NI_NUMERICHOST as number; // numeric only: the fuzzer never asks DNS
 /** The most a fuzzed sendfile may move: a file copied into itself must not grow without bound. */
 const SENDFILE_MAX = 65536;
 

@@ -1,11 +1,12 @@
 /**
  * Every spec, in a fixed order (the weighted choice of a seed depends on it): the raw calls, epoll, watch, Socket,
- * the selectors, the addon's own functions, then the calls given memory the mutator changes.
+ * the selectors, the addon's own functions, the calls given memory the mutator changes, then the message calls (sendmsg...).
  */
 import type { Ctx } from '../context';
 import { epollSpecs } from './epoll';
 import { helperSpecs } from './helpers';
 import { makeHooks } from './hooks';
+import { msgSpecs } from './msg';
 import { nativeSpecs } from './native';
 import { rawSpecs } from './raw';
 import { selectorSpecs } from './selectors';
@@ -26,6 +27,7 @@ export function allSpecs(c: Ctx): Spec[] {
     ...nativeSpecs(c, h),
     ...sharedSpecs(c, h),
     ...helperSpecs(c, h),
+    ...msgSpecs(c, h),
     ...uringSpecs(c, h),
   ];
 }
