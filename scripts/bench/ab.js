@@ -4,8 +4,8 @@
 //
 //   node scripts/bench/ab.js --a /path/to/old --b /path/to/new [--conns 100] [--ms 2500] [--rounds 3] MODEL...
 //
-// MODEL: a demo model (`--io`), `node:net` (this checkout's net-server.js) or `C` (the C epoll reference, run once
-// per round). Prints, per model and checkout, the CPU per message of each round in ns, and the best.
+// MODEL: a demo model (`--io`), `node:net` (this checkout's net-server.js), `C` (the C epoll reference) or `C-uring`
+// (the C io_uring reference); the C ones run once per round. Prints, per model and checkout, the CPU per message of each round in ns, and the best.
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
@@ -35,10 +35,11 @@ async function main() {
   const o = parse(process.argv.slice(2));
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sockfd-ab-'));
   const bins = { loadgen: compile('loadgen', tmp), ref: compile('ref-server', tmp) };
+  if (o.models.includes('C-uring')) bins.refUring = compile('ref-uring-server', tmp);
   const results = {};
   for (let r = 0; r < o.rounds; r++) {
     for (const kind of o.models) {
-      const sides = kind === 'C' ? ['a'] : r % 2 === 0 ? ['a', 'b'] : ['b', 'a'];
+      const sides = kind === 'C' || kind === 'C-uring' ? ['a'] : r % 2 === 0 ? ['a', 'b'] : ['b', 'a'];
       for (const side of sides) {
         const { proc, port } = await startServer(kind, bins, o[side]);
         try {

@@ -57,7 +57,8 @@ function cpuChart(rows, connections, machine) {
   return `${s}</svg>\n`;
 }
 
-const PALETTE = ['#555555', '#ff7f0e', '#2ca02c', '#1f77b4', '#9467bd', '#d62728', '#8c564b', '#e377c2', '#17becf', '#bcbd22'];
+const PALETTE = ['#000000', '#ff7f0e', '#2ca02c', '#1f77b4', '#9467bd', '#d62728', '#8c564b', '#e377c2', '#17becf', '#bcbd22',
+  '#7f7f7f', '#aec7e8', '#98df8a', '#ff9896'];
 
 /**
  * CPU per message as a ratio to C (C is the line at 1.0), against the number of connections (log scale), one
@@ -70,7 +71,7 @@ function scalingChart(rows, machine) {
     .sort((a, b) => (a === 'C' ? -1 : b === 'C' ? 1 : a === 'node:net' ? -1 : b === 'node:net' ? 1 : 0));
   const used = ok.filter((r) => servers.includes(r.server));
   if (used.length === 0) return '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>\n';
-  const W = 780, H = 440, L = 60, R = 240, T = 50, B = 60;
+  const W = 820, H = 440, L = 60, R = 280, T = 50, B = 60;
   const ns = [...new Set(used.map((r) => r.connections))].sort((a, b) => a - b);
   const x = (n) => L + ((Math.log10(n) - Math.log10(ns[0])) / (Math.log10(ns[ns.length - 1]) - Math.log10(ns[0]) || 1)) * (W - L - R);
   const top = Math.ceil(Math.max(...used.map((r) => r.cpuVsC)) * 2) / 2;
