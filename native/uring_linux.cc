@@ -265,6 +265,9 @@ class Ring : public Napi::ObjectWrap<Ring> {
     if (out_ != nullptr) out_->Release();
   }
 
+  // How many drain-callback-submit rounds one event-loop wake-up may make before it yields to the loop.
+  static constexpr int kRoundsPerWake = 4;
+
   // The completions waiting in the CQ ring, after `Drain` has taken what it took.
   unsigned CqReady() const { return LoadAcquire(cq_tail_) - *cq_head_; }
 
@@ -280,29 +283,38 @@ class Ring : public Napi::ObjectWrap<Ring> {
     // The eventfd is a hint: with DEFER_TASKRUN the completions exist only once the task work runs here.
     unsigned flags = (defer_ || pending_ > 0 || Overflowed()) ? IORING_ENTER_GETEVENTS : 0;
     if (flags != 0 || pending_ > 0) EnterRetry(pending_, 0, flags);
-    int n = Drain(true);
-    if (n > 0 && !callback_.IsEmpty()) {
-      napi_value self = Value();
-      napi_value fn = callback_.Value();
-      napi_value args[1] = {Napi::Number::New(env, n)};
-      napi_value result;
-      if (napi_make_callback(env, *context_, self, fn, 1, args, &result) != napi_ok) {
-        bool pending = false;
-        napi_value exception;
-        if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
-            napi_get_and_clear_last_exception(env, &exception) == napi_ok) {
-          napi_fatal_exception(env, exception);
+    for (int round = 1;; round++) {
+      int n = Drain(true);
+      if (n > 0 && !callback_.IsEmpty()) {
+        napi_value self = Value();
+        napi_value fn = callback_.Value();
+        napi_value args[1] = {Napi::Number::New(env, n)};
+        napi_value result;
+        if (napi_make_callback(env, *context_, self, fn, 1, args, &result) != napi_ok) {
+          bool pending = false;
+          napi_value exception;
+          if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+              napi_get_and_clear_last_exception(env, &exception) == napi_ok) {
+            napi_fatal_exception(env, exception);
+          }
+          return;
         }
+      }
+      if (fd_ < 0) return;  // closed by the callback
+      // Submitting what the callback queued (with DEFER_TASKRUN, also running the task work that completes it:
+      // a send to a loopback socket usually completes right here).
+      if (pending_ > 0) EnterRetry(pending_, 0, defer_ ? IORING_ENTER_GETEVENTS : 0);
+      if (poller_ == nullptr) return;  // unwatched by the callback
+      if (CqReady() == 0 && !Overflowed()) return;
+      // Completions already there (those of the sends just submitted, more than one array's worth, or new
+      // arrivals): deliver them now, a few rounds at most, instead of a write to the eventfd and a whole loop
+      // turn (epoll_wait, read, enter) for each; after that, the next loop turn, so that other I/O and timers
+      // run in between.
+      if (round >= kRoundsPerWake) {
+        uint64_t one = 1;
+        (void)!::write(poller_->efd, &one, sizeof(one));
         return;
       }
-    }
-    if (fd_ < 0) return;  // closed by the callback
-    if (pending_ > 0) EnterRetry(pending_, 0, defer_ ? IORING_ENTER_GETEVENTS : 0);
-    // More than one array's worth, or completions that arrived meanwhile: come back on the next loop turn
-    // rather than loop here, so that other I/O and timers run in between.
-    if (poller_ != nullptr && (CqReady() > 0 || Overflowed())) {
-      uint64_t one = 1;
-      (void)!::write(poller_->efd, &one, sizeof(one));
     }
   }
 

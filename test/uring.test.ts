@@ -500,6 +500,57 @@ ring('IoUring on the event loop', () => {
     r.unwatch();
   });
 
+  it('what the callback submits and completes at once (a nop) comes back in the same wake-up, before the loop turns', async () => {
+    const r = newRing(8);
+    const order: string[] = [];
+    const done = new Promise<void>((resolve) => {
+      r.watch((count) => {
+        for (const c of cqes(r, count)) {
+          order.push(`cqe ${c.user}`);
+          if (c.user < 3) {
+            // Queued here, submitted when the callback returns; a nop completes in that very submit. It is
+            // delivered by the same wake-up (a second round), not after a write to the eventfd and a loop turn:
+            // the immediate set now runs after it.
+            setImmediate(() => order.push(`immediate after ${c.user}`));
+            r.nop(c.user + 1);
+          } else {
+            resolve();
+          }
+        }
+      });
+    });
+    r.nop(1);
+    r.submit();
+    await done;
+    await new Promise((res) => setImmediate(res));
+    expect(order).toEqual(['cqe 1', 'cqe 2', 'cqe 3', 'immediate after 1', 'immediate after 2']);
+    r.unwatch();
+  });
+
+  it('a callback that keeps queueing at once yields to the event loop after a few rounds', async () => {
+    const r = newRing(8);
+    let rounds = 0;
+    let immediate = false;
+    let roundsBeforeImmediate = -1;
+    setImmediate(() => {
+      immediate = true;
+    });
+    await new Promise<void>((resolve) => {
+      r.watch((count) => {
+        cqes(r, count);
+        rounds++;
+        if (immediate && roundsBeforeImmediate < 0) roundsBeforeImmediate = rounds - 1;
+        if (rounds < 20) r.nop(rounds);
+        else resolve();
+      });
+      r.nop(0);
+      r.submit();
+    });
+    r.unwatch();
+    expect(roundsBeforeImmediate).toBeGreaterThan(0);
+    expect(roundsBeforeImmediate).toBeLessThanOrEqual(4); // at most four rounds per wake-up, then the loop turns
+  });
+
   it('a completion that came before watch() is delivered; unwatch() stops; a ring closed in its callback is fine', async () => {
     const r = newRing(4);
     r.nop(1);
