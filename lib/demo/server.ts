@@ -117,6 +117,8 @@ export interface EventServerHooks<C extends Client> {
   resumed?(): void;
   /** A finished client is about to be closed (unregister it first). */
   leaving?(client: C): void;
+  /** A finished client was closed: its fd is free. */
+  left?(client: C): void;
 }
 
 /**
@@ -176,6 +178,7 @@ export class EventServer<C extends Client> implements Running {
     if (!this.clients.delete(client)) return; // closed already
     this.hooks.leaving?.(client);
     client.close();
+    this.hooks.left?.(client);
     this.#resume();
   }
 

@@ -24,7 +24,15 @@ const ROUNDS_PER_TURN = 64;
  * `source`: where connections come from instead of a listening socket of its own: a non-blocking Socket whose
  * accept() returns `[socket, address]` or null (a prefork child's channel to its parent).
  */
-export function serveWithSelector(Selector: SelectorClass, model: string, opts: ServerOptions, reusePort = false, source?: Socket): Running {
+/**
+ * A source of connections that stands in for a listening socket (prefork's channel from the parent); told when a
+ * client's fd was closed, since what it holds in reserve may need that fd.
+ */
+export interface ConnectionSource extends Socket {
+  fdFreed?(): void;
+}
+
+export function serveWithSelector(Selector: SelectorClass, model: string, opts: ServerOptions, reusePort = false, source?: ConnectionSource): Running {
   const server = source ?? openServer(opts, model, { nonblocking: true, reusePort });
   const Sel = isTracing() ? tracedSelector(Selector) : (Selector as unknown as new () => BaseSelector<Connection | null>);
   const sel = new Sel() as BaseSelector<Connection | null>;
@@ -71,6 +79,7 @@ export function serveWithSelector(Selector: SelectorClass, model: string, opts: 
     leaving(conn) {
       if (sel.getMap().has(conn.sock.fileno())) sel.unregister(conn.sock);
     },
+    left: () => source?.fdFreed?.(),
   });
 
   const turn = (): void => {

@@ -60,6 +60,11 @@ function openSpare(): boolean {
 
 /** The channel to the parent: what accept() takes is the next connection the parent sent. */
 class Channel extends S {
+  /** A client's fd was closed: take the spare again if a receive at the fd limit could not (the count at rest). */
+  fdFreed(): void {
+    openSpare();
+  }
+
   override accept(): [Socket, Address] | null {
     if (!openSpare()) throw errnoError('EMFILE', 'recvmsg');
     fs.closeSync(spare);
