@@ -49,6 +49,9 @@ struct Bytes {
   size_t length;
 };
 Bytes BytesArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+// The same for any value: the element `index` of the list `name` when index >= 0 (the TypeError then names
+// `name[index]`), else the argument `name`.
+Bytes BytesOf(Napi::Env env, Napi::Value v, const char* name, long index = -1);
 
 // Like BytesArg, but also accepts a string, whose UTF-8 bytes are copied into `storage`.
 Bytes DataArg(const Napi::CallbackInfo& info, size_t i, const char* name, std::string& storage);

@@ -177,8 +177,10 @@ Int32Span Int32ArrayArg(const Napi::CallbackInfo& info, size_t i, const char* na
 }
 
 Bytes BytesArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  Napi::Value v = info[i];
-  napi_env env = info.Env();
+  return BytesOf(info.Env(), info[i], name);
+}
+
+Bytes BytesOf(Napi::Env env, Napi::Value v, const char* name, long index) {
   void* data = nullptr;
   size_t length = 0;
   if (v.IsTypedArray()) {
@@ -197,8 +199,8 @@ Bytes BytesArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   } else if (v.IsArrayBuffer()) {
     NAPI_THROW_IF_FAILED(env, napi_get_arraybuffer_info(env, v, &data, &length), Bytes{});
   } else {
-    ThrowTypeError(info.Env(), std::string("The \"") + name +
-                                   "\" argument must be an instance of Buffer, TypedArray, DataView or ArrayBuffer");
+    ThrowTypeError(env, std::string("The \"") + name + (index >= 0 ? "[" + std::to_string(index) + "]" : std::string()) +
+                            "\" argument must be an instance of Buffer, TypedArray, DataView or ArrayBuffer");
   }
   if (data == nullptr) length = 0;  // detached
   return Bytes{static_cast<uint8_t*>(data), length};

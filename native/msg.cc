@@ -51,44 +51,11 @@ std::vector<napi_value> ElementsArg(const Napi::CallbackInfo& info, size_t i, co
   return out;
 }
 
-size_t ElementSize(napi_typedarray_type type) {
-  switch (type) {
-    case napi_int8_array: case napi_uint8_array: case napi_uint8_clamped_array: return 1;
-    case napi_int16_array: case napi_uint16_array: return 2;
-    case napi_int32_array: case napi_uint32_array: case napi_float32_array: return 4;
-    case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: return 8;
-    default: return 0;  // a kind this build does not know: no bytes, rather than a guess
-  }
-}
-
 // The bytes of each element, each view looked at once (runs no JavaScript). TypeError for a non-bytes element.
 std::vector<Bytes> ViewsOf(Napi::Env env, const std::vector<napi_value>& values, const char* name) {
   std::vector<Bytes> out;
   out.reserve(values.size());
-  for (size_t k = 0; k < values.size(); k++) {
-    Napi::Value v(env, values[k]);
-    void* data = nullptr;
-    size_t length = 0;
-    if (v.IsTypedArray()) {
-      napi_typedarray_type type;
-      size_t count;
-      napi_value ab;
-      size_t offset;
-      NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, v, &type, &count, &data, &ab, &offset), out);
-      length = count * ElementSize(type);
-    } else if (v.IsDataView()) {
-      napi_value ab;
-      size_t offset;
-      NAPI_THROW_IF_FAILED(env, napi_get_dataview_info(env, v, &length, &data, &ab, &offset), out);
-    } else if (v.IsArrayBuffer()) {
-      NAPI_THROW_IF_FAILED(env, napi_get_arraybuffer_info(env, v, &data, &length), out);
-    } else {
-      ThrowTypeError(env, std::string("The \"") + name + "[" + std::to_string(k) +
-                              "]\" argument must be an instance of Buffer, TypedArray, DataView or ArrayBuffer");
-    }
-    if (data == nullptr) length = 0;  // detached
-    out.push_back(Bytes{static_cast<uint8_t*>(data), length});
-  }
+  for (size_t k = 0; k < values.size(); k++) out.push_back(BytesOf(env, Napi::Value(env, values[k]), name, static_cast<long>(k)));
   return out;
 }
 
