@@ -516,11 +516,6 @@ export class Socket {
     return fd;
   }
 
-  /** Resolves when the fd is ready for `events` (WATCH_READ or WATCH_WRITE), on the event loop. */
-  #wait(events: number, syscall: string, signal: AbortSignal | undefined): Promise<void> {
-    return this.waitReady(events, syscall, signal);
-  }
-
   /**
    * Each wait of the async methods for readiness, between two attempts: resolves once the fd is ready for
    * `events` (`WATCH_READ` or `WATCH_WRITE`), on the event loop; `syscall` (`'accept'`, `'connect'`, `'recv'`,
@@ -599,7 +594,7 @@ export class Socket {
       target = { ...inet, address: found.address };
     }
     if (this.attempt('connect', this.#async('connect', signal), target) as boolean) return;
-    await this.#wait(WATCH_WRITE, 'connect', signal);
+    await this.waitReady(WATCH_WRITE, 'connect', signal);
     const soError = this.attempt('getsockopt', this.#live('connect'), k.SO_ERROR) as number;
     if (soError !== 0) {
       const t = target as InetAddressInput & { path?: string };
