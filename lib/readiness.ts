@@ -14,31 +14,48 @@ interface Waiter {
   /** The queue it waits in (a Readiness's readers or writers: the same array for the waiter's whole life). */
   readonly list: Waiter[];
   /**
-   * The call's next attempt, made at each readiness, inside the watcher's callback: `null` means would-block
-   * (the waiter waits on), anything else settles the wait with it, a throw rejects it. `null`: the wait is for
-   * readiness alone (`wait()`).
+   * The call's next attempt, made with `arg` at each readiness, inside the watcher's callback: `null` means
+   * would-block (the waiter waits on), anything else settles the wait with it, a throw rejects it. `null`: the
+   * wait is for readiness alone (`wait()`). A caller passes a function it made once and the call's state as
+   * `arg`, so that a wait allocates no closure.
    */
-  readonly retry: (() => unknown) | null;
+  readonly retry: ((arg: any) => unknown) | null; // eslint-disable-line @typescript-eslint/no-explicit-any
+  readonly arg: unknown;
   readonly resolve: (value: unknown) => void;
   readonly reject: (err: Error) => void;
   /** The waiters of its AbortSignal, if it has one. */
   readonly sw: SignalWaiters | undefined;
+  /** Whether its Readiness follows it for that signal (the Readiness's own signal), not `sw.waiters`. */
+  readonly own: boolean;
   settled: boolean;
+}
+
+/** What a SignalWaiters asks of a Readiness that follows its own waits on the signal. */
+interface SignalOwner {
+  /** Rejects its waiters of `sw`'s signal (which aborted) and lets go of the signal. */
+  abortOwn(sw: SignalWaiters): void;
 }
 
 /**
  * The waiters of one AbortSignal, whatever fd they wait on. The signal gets one `abort` listener while any of
- * them waits (not one per waiter): the async server's waits all share its shutdown signal, and
- * EventTarget's removeEventListener is a scan of the signal's listeners, so one listener per waiter made each
- * settle O(waiters). Here a settle is a Set delete.
+ * them waits (not one per waiter): the async server's waits all share its shutdown signal, and EventTarget's
+ * removeEventListener is a scan of the signal's listeners, so one listener per waiter made each settle
+ * O(waiters). A Readiness whose calls all use one signal (a server's, a connection's) registers itself here once
+ * and counts its own waiters, so that a wait costs no Set operation at all; a Readiness's waits on any other
+ * signal are followed here one by one.
  */
 class SignalWaiters {
   readonly waiters = new Set<Waiter>();
+  readonly owners = new Set<SignalOwner>();
+  #listening = false;
   readonly onAbort: () => void;
 
   constructor(readonly signal: AbortSignal) {
     this.onAbort = () => {
-      // `once`: the listener is gone. Rejecting runs no code synchronously, so the set is stable meanwhile.
+      // `once`: the listener is gone. Rejecting runs no code synchronously, so the sets are stable meanwhile.
+      this.#listening = false;
+      for (const owner of this.owners) owner.abortOwn(this);
+      this.owners.clear();
       for (const w of this.waiters) {
         if (w.settled) continue;
         w.settled = true;
@@ -50,18 +67,48 @@ class SignalWaiters {
     };
   }
 
+  #listen(): void {
+    if (!this.#listening) {
+      this.signal.addEventListener('abort', this.onAbort, ONCE);
+      this.#listening = true;
+    }
+  }
+
+  #unlistenIfIdle(): void {
+    if (this.#listening && this.waiters.size === 0 && this.owners.size === 0) {
+      this.signal.removeEventListener('abort', this.onAbort);
+      this.#listening = false;
+    }
+  }
+
   add(w: Waiter): void {
-    if (this.waiters.size === 0) this.signal.addEventListener('abort', this.onAbort, ONCE);
+    this.#listen();
     this.waiters.add(w);
   }
 
   /** Stops following a waiter that settled otherwise; the last one removes the listener. */
   delete(w: Waiter): void {
-    if (this.waiters.delete(w) && this.waiters.size === 0) this.signal.removeEventListener('abort', this.onAbort);
+    if (this.waiters.delete(w)) this.#unlistenIfIdle();
+  }
+
+  addOwner(owner: SignalOwner): void {
+    this.#listen();
+    this.owners.add(owner);
+  }
+
+  deleteOwner(owner: SignalOwner): void {
+    if (this.owners.delete(owner)) this.#unlistenIfIdle();
   }
 }
 
 const bySignal = new WeakMap<AbortSignal, SignalWaiters>();
+
+// A promise's resolving functions, taken out of its executor without a closure per promise.
+const captured: { resolve: ((value: unknown) => void) | null; reject: ((err: Error) => void) | null } = { resolve: null, reject: null };
+function capture(resolve: (value: unknown) => void, reject: (err: Error) => void): void {
+  captured.resolve = resolve;
+  captured.reject = reject;
+}
 const ONCE = { once: true } as const;
 
 function waitersOf(signal: AbortSignal): SignalWaiters {
@@ -71,12 +118,6 @@ function waitersOf(signal: AbortSignal): SignalWaiters {
     bySignal.set(signal, sw);
   }
   return sw;
-}
-
-/** Marks a waiter settled and stops following its signal; the caller then resolves or rejects it. */
-function settle(w: Waiter): void {
-  w.settled = true;
-  w.sw?.delete(w);
 }
 
 /** Makes the error a close rejects a waiting call with, from its system call's name. */
@@ -97,7 +138,7 @@ export type CloseError = (syscall: string) => Error;
  * The watcher is created by the first wait. `close()` stops it and rejects the calls still waiting: call it
  * before the fd is closed, so that libuv never polls a number the kernel may already have reused.
  */
-export class Readiness {
+export class Readiness implements SignalOwner {
   readonly fd: number;
   #watcher: Watcher | null = null;
   // The events the watcher watches, as this class last set them: read on every wait and every readiness, where
@@ -106,6 +147,11 @@ export class Readiness {
   readonly #readers: Waiter[] = [];
   readonly #writers: Waiter[] = [];
   #closed: CloseError | null = null;
+  // The signal this object follows its own waiters of (see SignalWaiters), and how many of them wait now. Kept
+  // while none waits, so that a connection's read-answer-read costs no registration; given up for another
+  // signal only then, and at close() or the signal's abort.
+  #sw: SignalWaiters | null = null;
+  #swCount = 0;
 
   constructor(fd: number) {
     this.fd = fd;
@@ -122,7 +168,7 @@ export class Readiness {
    * with the close error if `close()` comes first, with the watcher's error if polling fails.
    */
   wait(events: number, syscall: string, signal?: AbortSignal): Promise<void> {
-    return this.#enqueue(events, syscall, signal, null) as Promise<void>;
+    return this.#enqueue(events, syscall, signal, null, undefined) as Promise<void>;
   }
 
   /**
@@ -130,11 +176,11 @@ export class Readiness {
    * throw from `retry` rejects with it. Otherwise as {@link wait}. The caller makes its first attempt itself:
    * `retry` runs only after a readiness.
    */
-  until<T>(events: number, syscall: string, signal: AbortSignal | undefined, retry: () => T | null): Promise<T> {
-    return this.#enqueue(events, syscall, signal, retry) as Promise<T>;
+  until<T, A = undefined>(events: number, syscall: string, signal: AbortSignal | undefined, retry: (arg: A) => T | null, arg?: A): Promise<T> {
+    return this.#enqueue(events, syscall, signal, retry, arg) as Promise<T>;
   }
 
-  #enqueue(events: number, syscall: string, signal: AbortSignal | undefined, retry: (() => unknown) | null): Promise<unknown> {
+  #enqueue(events: number, syscall: string, signal: AbortSignal | undefined, retry: ((arg: any) => unknown) | null, arg?: unknown): Promise<unknown> { // eslint-disable-line @typescript-eslint/no-explicit-any
     if (events !== WATCH_READ && events !== WATCH_WRITE) throw outOfRange('events', 'WATCH_READ (1) or WATCH_WRITE (2)', events);
     // sockfd's close(fd) stops the watcher of that fd natively, without JavaScript: if the fd was closed behind
     // this object's back, nothing will ever wake a waiter (and the number may be another file's by now).
@@ -143,10 +189,9 @@ export class Readiness {
     if (signal?.aborted) return Promise.reject(abortError(signal));
     const list = events === WATCH_READ ? this.#readers : this.#writers;
     const sw = signal === undefined ? undefined : waitersOf(signal);
-    let waiter!: Waiter;
-    const promise = new Promise<unknown>((resolve, reject) => {
-      waiter = { syscall, list, retry, resolve, reject, sw, settled: false };
-    });
+    const own = sw !== undefined && (sw === this.#sw || this.#swCount === 0);
+    const promise = new Promise<unknown>(capture);
+    const waiter: Waiter = { syscall, list, retry, arg, resolve: captured.resolve!, reject: captured.reject!, sw, own, settled: false };
     list.push(waiter);
     try {
       this.#interest();
@@ -157,8 +202,48 @@ export class Readiness {
       waiter.reject(err as Error);
       return promise;
     }
-    sw?.add(waiter);
+    if (own) this.#follow(sw);
+    else sw?.add(waiter);
     return promise;
+  }
+
+  /** Counts one more own waiter of `sw`, taking it as this object's signal first if it is not. */
+  #follow(sw: SignalWaiters): void {
+    if (this.#sw !== sw) {
+      this.#sw?.deleteOwner(this); // none of its waiters waits (#enqueue checked)
+      this.#sw = sw;
+      sw.addOwner(this);
+    }
+    this.#swCount++;
+  }
+
+  /** Marks a waiter settled and stops following its signal; the caller then resolves or rejects it. */
+  #settle(w: Waiter): void {
+    w.settled = true;
+    if (w.own) {
+      if (w.sw === this.#sw) this.#swCount--;
+    } else {
+      w.sw?.delete(w);
+    }
+  }
+
+  /** @internal The signal this object follows aborted: rejects its waiters of it (SignalWaiters calls this). */
+  abortOwn(sw: SignalWaiters): void {
+    if (this.#sw !== sw) return;
+    this.#sw = null;
+    this.#swCount = 0;
+    for (const list of [this.#readers, this.#writers]) {
+      for (let i = 0; i < list.length;) {
+        const w = list[i];
+        if (w.own && w.sw === sw && !w.settled) {
+          w.settled = true;
+          list.splice(i, 1); // interest is dropped lazily, by the next readiness nobody waits for
+          w.reject(abortError(sw.signal));
+        } else {
+          i++;
+        }
+      }
+    }
   }
 
   /**
@@ -174,6 +259,11 @@ export class Readiness {
       this.#events = 0;
     }
     this.#fail(null);
+    if (this.#sw !== null) {
+      this.#sw.deleteOwner(this);
+      this.#sw = null;
+      this.#swCount = 0;
+    }
   }
 
   /** Makes the watcher cover what the waiters need: adds interest at once, never drops it (#onReady does). */
@@ -224,9 +314,7 @@ export class Readiness {
    */
   #wake(list: Waiter[]): void {
     if (list.length === 1) {
-      const w = list[0];
-      list.length = 0;
-      this.#retry(w, list);
+      this.#retry(list.pop()!, list); // pop: setting an array's length is a call into the runtime
       return;
     }
     const batch = list.splice(0, list.length);
@@ -235,32 +323,38 @@ export class Readiness {
 
   #retry(w: Waiter, list: Waiter[]): void {
     if (w.settled) return;
+    if (w.own && w.sw!.signal.aborted) {
+      // Its signal aborted from within an earlier retry of this batch, which abortOwn could not see in the queue.
+      this.#settle(w);
+      w.reject(abortError(w.sw!.signal));
+      return;
+    }
     if (this.#closed !== null) {
-      settle(w);
+      this.#settle(w);
       w.reject(this.#closed(w.syscall));
       return;
     }
     if (w.retry === null) {
-      settle(w);
+      this.#settle(w);
       w.resolve(undefined);
       return;
     }
     let result: unknown;
     try {
-      result = w.retry();
+      result = w.retry(w.arg);
     } catch (err) {
       if (!w.settled) {
-        settle(w);
+        this.#settle(w);
         w.reject(err as Error);
       }
       return;
     }
     if (w.settled) return; // aborted or closed from within its own retry
     if (result !== null) {
-      settle(w);
+      this.#settle(w);
       w.resolve(result);
     } else if (this.closed) { // the retry closed it (the compiler narrowed #closed above)
-      settle(w);
+      this.#settle(w);
       w.reject(this.#closed!(w.syscall));
     } else {
       list.push(w); // would block after all: wait on (the interest is still there: #onReady kept it)
@@ -273,7 +367,7 @@ export class Readiness {
       const batch = list.splice(0, list.length);
       for (const w of batch) {
         if (w.settled) continue;
-        settle(w);
+        this.#settle(w);
         w.reject(err ?? this.#closed!(w.syscall));
       }
     }

@@ -10,7 +10,7 @@ import * as raw from './raw';
 import * as msg from './msg';
 import { type Address, type AddressInput, type InetAddressInput } from './address';
 import {
-  abortError, asBytes, bufferChanged, checkData, checkFd, checkInt, checkInt32, errnoError, errnoErrorFromNumber, fdOfFileObj, invalidArgType,
+  abortError, asBytes, bufferChanged, byteLengthOf, checkData, checkFd, checkInt, checkInt32, errnoError, errnoErrorFromNumber, fdOfFileObj, invalidArgType,
   invalidArgValue, type BytesLike, type Data,
 } from './errors';
 import { WATCH_READ, WATCH_WRITE } from './watch';
@@ -67,6 +67,22 @@ function checkOptions(options: unknown): AbortSignal | undefined {
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
   return signal;
 }
+/** What sendAllAsync returns when it sent everything at once: one settled promise for all such calls. */
+const DONE: Promise<void> = Promise.resolve();
+
+// recvAsync's slab (see Socket#recvSlab): a read of up to SLAB_MAX_READ bytes goes into the socket's slab, of
+// four times the size asked for, between SLAB_MIN and SLAB_MAX bytes; a larger read gets a Buffer of its own.
+const SLAB_MIN = 1024;
+const SLAB_MAX = 16384;
+const SLAB_MAX_READ = SLAB_MAX / 4;
+
+/** sendAllAsync's progress while it waits. */
+interface SendState {
+  readonly bytes: Uint8Array;
+  readonly total: number;
+  sent: number;
+}
+
 const disposeSymbol: typeof Symbol.dispose = Symbol.dispose ?? (Symbol.for('nodejs.dispose') as typeof Symbol.dispose);
 
 export class Socket {
@@ -83,6 +99,14 @@ export class Socket {
   readonly #stream: boolean;
   // The event-loop side (the watcher, the waiting calls), created by the first async call that has to wait.
   #readiness: Readiness | null = null;
+  // recvAsync's memory: its Buffers are views of this, which holds nothing but zeros and bytes this socket
+  // received (see #recvSlab). Made by the first read that returned bytes: an idle connection has none.
+  #slab: Buffer | null = null;
+  #slabMemory: ArrayBuffer | null = null; // its .buffer, read once: the getter is a call into V8's runtime
+  #slabUsed = 0;
+  // The retries of the async calls that wait, made once per socket: a wait then allocates no closure.
+  #recvRetry: ((size: number) => Buffer | null) | null = null;
+  #sendRetry: ((state: SendState) => undefined | null) | null = null;
   /** The address family: `AF_INET`, `AF_INET6` or `AF_UNIX` (or another the caller chose). */
   readonly family: number;
   /** The socket type, without the `SOCK_NONBLOCK`/`SOCK_CLOEXEC` flags (as Python reports it). */
@@ -484,7 +508,7 @@ export class Socket {
   protected attempt(call: AsyncCall, fd: number, arg?: AttemptArg, offset?: number, length?: number): AttemptResult {
     switch (call) {
       case 'recv':
-        return raw.recv(fd, arg as number);
+        return this.#recvSlab(fd, arg as number);
       case 'send':
         return raw.send(fd, arg as Data);
       case 'recvInto':
@@ -532,15 +556,15 @@ export class Socket {
    * Makes `retry` at each readiness for `events` until it returns non-null; resolves with that. A subclass that
    * overrides waitReady (--trace's TracedSocket) sees each wait: the plain path, a wait and then the retry.
    */
-  #until<T>(events: number, syscall: string, signal: AbortSignal | undefined, retry: () => T | null): Promise<T> {
-    if (this.waitReady !== Socket.prototype.waitReady) return this.#waitThen(events, syscall, signal, retry);
-    return this.#readinessOf(syscall).until(events, syscall, signal, retry);
+  #until<T, A>(events: number, syscall: string, signal: AbortSignal | undefined, retry: (arg: A) => T | null, arg: A): Promise<T> {
+    if (this.waitReady !== Socket.prototype.waitReady) return this.#waitThen(events, syscall, signal, retry, arg);
+    return this.#readinessOf(syscall).until(events, syscall, signal, retry, arg);
   }
 
-  async #waitThen<T>(events: number, syscall: string, signal: AbortSignal | undefined, retry: () => T | null): Promise<T> {
+  async #waitThen<T, A>(events: number, syscall: string, signal: AbortSignal | undefined, retry: (arg: A) => T | null, arg: A): Promise<T> {
     for (;;) {
       await this.waitReady(events, syscall, signal);
-      const result = retry();
+      const result = retry(arg);
       if (result !== null) return result;
     }
   }
@@ -563,7 +587,7 @@ export class Socket {
       const signal = checkOptions(options);
       const done = this.#acceptOnce(this.#async('accept', signal));
       if (done !== null) return Promise.resolve(done);
-      return this.#until(WATCH_READ, 'accept', signal, () => this.#acceptOnce(this.#live('accept')));
+      return this.#until(WATCH_READ, 'accept', signal, () => this.#acceptOnce(this.#live('accept')), undefined);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -617,13 +641,47 @@ export class Socket {
         const data = this.#recvOnce(fd, size);
         if (data !== null) return Promise.resolve(data);
       }
-      return this.#until(WATCH_READ, 'recv', signal, () => {
+      return this.#until(WATCH_READ, 'recv', signal, this.#recvRetry ??= (n: number) => {
         this.#drained = false; // readiness was reported
-        return this.#recvOnce(this.#live('recv'), size);
-      });
+        return this.#recvOnce(this.#live('recv'), n);
+      }, size);
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * recvAsync's read (its `attempt('recv')`): into this socket's slab, as node:net reads into a slab and hands
+   * up a view, instead of a Buffer of its own per read (a malloc and a V8 backing store each). The view covers
+   * the bytes received and nothing else; the slab's other bytes are zeros or earlier bytes of this same socket,
+   * never another socket's (so `buf.buffer` shows nothing the caller could not have read). A view keeps the
+   * slab alive, as a pooled Buffer keeps Node's pool: copy what is kept for long (`Buffer.from(buf)`).
+   */
+  #recvSlab(fd: number, size: number): Buffer | null {
+    if (size > SLAB_MAX_READ || size === 0) return raw.recv(fd, size);
+    let slab = this.#slab;
+    if (slab === null) {
+      // No slab until the socket has received something: an idle connection costs no memory.
+      const first = raw.recv(fd, size);
+      if (first !== null && first.length > 0) this.#newSlab(size);
+      return first;
+    }
+    if (slab.length - this.#slabUsed < size) slab = this.#newSlab(size); // also if its buffer was transferred away
+    const used = this.#slabUsed;
+    const n = native.recvInto(fd, slab, used, size, 0);
+    if (n === null) return null;
+    if (n === 0) return Buffer.alloc(0); // end of stream: no view that would keep the slab
+    this.#slabUsed = used + ((n + 7) & ~7); // the next view starts 8-aligned, as in Node's pool
+    return Buffer.from(this.#slabMemory!, used, n);
+  }
+
+  #newSlab(size: number): Buffer {
+    const memory = new ArrayBuffer(Math.min(SLAB_MAX, Math.max(SLAB_MIN, size * 4))); // zero-filled
+    const slab = Buffer.from(memory);
+    this.#slab = slab;
+    this.#slabMemory = memory;
+    this.#slabUsed = 0;
+    return slab;
   }
 
   #recvOnce(fd: number, size: number): Buffer | null {
@@ -645,7 +703,7 @@ export class Socket {
       return this.#until(WATCH_READ, 'recv', signal, () => {
         this.#drained = false;
         return this.#recvIntoOnce(this.#live('recv'), buffer, offset, length, want);
-      });
+      }, undefined);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -666,26 +724,37 @@ export class Socket {
   sendAllAsync(data: Data, options?: AsyncOptions): Promise<void> {
     try {
       const signal = checkOptions(options);
-      const bytes = asBytes(checkData(data));
-      const total = bytes.byteLength;
-      if (total === 0) return Promise.resolve();
-      let sent = 0;
-      // Sends until all is sent (undefined) or the socket is full (null).
-      const more = (fd: number): undefined | null => {
-        while (sent < total) {
-          // A fixed-length view reads 0 bytes long once its buffer shrank below it or was detached.
-          if (bytes.byteLength !== total) throw bufferChanged('send', sent, total);
-          const n = this.attempt('send', fd, sent === 0 ? bytes : bytes.subarray(sent)) as number | null;
-          if (n === null) return null;
-          sent += n;
-        }
-        return undefined;
-      };
-      if (more(this.#async('send', signal)) !== null) return Promise.resolve();
-      return this.#until(WATCH_WRITE, 'send', signal, () => more(this.#live('send')));
+      checkData(data);
+      const first = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+      const total = byteLengthOf(first);
+      if (total === 0) return DONE;
+      const fd = this.#async('send', signal);
+      // The first send reads the caller's view as it is (the addon reads it once); the usual case ends here,
+      // with no state, no closure, no new promise. (A view of a growable SharedArrayBuffer may have grown
+      // meanwhile, and sent more: all of what the call was given went.)
+      const n = this.attempt('send', fd, first) as number | null;
+      if (n !== null && n >= total) return DONE;
+      // The rest waits: from a fixed-length view of the call's bytes, which a later shrink cannot stretch.
+      let bytes = asBytes(first);
+      if (bytes.byteLength > total) bytes = bytes.subarray(0, total);
+      const state: SendState = { bytes, total, sent: n ?? 0 };
+      if (n !== null && this.#sendMore(fd, state) !== null) return DONE;
+      return this.#until(WATCH_WRITE, 'send', signal, this.#sendRetry ??= (st: SendState) => this.#sendMore(this.#live('send'), st), state);
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /** Sends the rest of a sendAllAsync until all is sent (undefined) or the socket is full (null). */
+  #sendMore(fd: number, st: SendState): undefined | null {
+    while (st.sent < st.total) {
+      // A fixed-length view reads 0 bytes long once its buffer shrank below it or was detached.
+      if (st.bytes.byteLength !== st.total) throw bufferChanged('send', st.sent, st.total);
+      const n = this.attempt('send', fd, st.sent === 0 ? st.bytes : st.bytes.subarray(st.sent)) as number | null;
+      if (n === null) return null;
+      st.sent += n;
+    }
+    return undefined;
   }
 
   /** Closes the socket at the end of a `using` block. */

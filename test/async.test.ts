@@ -184,6 +184,72 @@ describe('echo', () => {
   });
 });
 
+describe("recvAsync's memory", () => {
+  it("hands out views of the socket's own slab: each holds its bytes for good, the slab shows no other socket's", async () => {
+    const [a, b] = unixPair();
+    const [c, d] = unixPair();
+    const got: Buffer[] = [];
+    for (let i = 0; i < 300; i++) { // several slabs' worth (4 KiB each for 64-byte reads, 8-aligned views)
+      const p = a.recvAsync(64);
+      const q = c.recvAsync(64);
+      await b.sendAllAsync(`a${i}`);
+      await d.sendAllAsync(`SECRET-${i}`);
+      got.push(await p);
+      expect((await q).toString()).toBe(`SECRET-${i}`);
+    }
+    // Later reads never wrote over an earlier view.
+    expect(got.map(String)).toEqual(Array.from({ length: 300 }, (_, i) => `a${i}`));
+    const slabs = new Set(got.map((g) => g.buffer));
+    expect(slabs.size).toBeGreaterThan(1);
+    for (const slab of slabs) {
+      const all = Buffer.from(slab);
+      expect(all.includes('SECRET')).toBe(false); // the other socket's bytes are in the other socket's slab
+      // Outside the views: zeros only.
+      const inViews = new Uint8Array(all.length);
+      for (const g of got) if (g.buffer === slab) inViews.fill(1, g.byteOffset, g.byteOffset + g.length);
+      expect(all.every((byte, i) => inViews[i] === 1 || byte === 0)).toBe(true);
+    }
+  });
+
+  it('a read larger than the slab gets a Buffer of its own, as does the end of stream', async () => {
+    const [a, b] = unixPair();
+    const p = a.recvAsync(65536);
+    await b.sendAllAsync('large');
+    const big = await p;
+    expect(big.toString()).toBe('large');
+    expect([big.byteOffset, big.buffer.byteLength]).toEqual([0, 5]);
+    const q = a.recvAsync(10);
+    b.close();
+    const end = await q;
+    expect(end.length).toBe(0);
+    expect(end.buffer.byteLength).toBe(0);
+  });
+
+  it('a socket has no slab until it has received; a slab transferred away by the caller is replaced', async () => {
+    const [a, b] = unixPair();
+    const zero = a.recvAsync(32);
+    await b.sendAllAsync('zero');
+    const v0 = await zero;
+    expect([v0.toString(), v0.buffer.byteLength]).toEqual(['zero', 4]); // the first read: a Buffer of its own
+    const first = a.recvAsync(32);
+    await b.sendAllAsync('one');
+    const v1 = await first;
+    const second = a.recvAsync(32);
+    await b.sendAllAsync('two');
+    const v2 = await second;
+    expect(v2.buffer).toBe(v1.buffer); // the same slab
+    const moved = structuredClone(v2.buffer, { transfer: [v2.buffer as ArrayBuffer] });
+    expect(v1.length).toBe(0); // detached with it
+    const third = a.recvAsync(32);
+    await b.sendAllAsync('three');
+    const v3 = await third;
+    expect(v3.toString()).toBe('three');
+    expect(v3.buffer).not.toBe(moved);
+    expect(Buffer.from(moved, 0, 3).toString()).toBe('one'); // the slab's first view
+    expect(v0.toString()).toBe('zero');
+  });
+});
+
 describe('large transfers and partial sends', () => {
   it('16 MiB with sendAllAsync while the other side reads with recvAsync', async () => {
     const [client, conn] = await tcpPair();
@@ -507,17 +573,22 @@ describe('AbortSignal', () => {
     expect((await a.recvAsync(100)).toString()).toBe('after timeout');
   });
 
-  it('a signal that aborts after the call resolved does nothing, and no listener is left behind', async () => {
+  it('a signal that aborts after the call resolved does nothing; the socket keeps one listener on it until it closes', async () => {
     const [a, b] = unixPair();
     const ac = new AbortController();
     const p = a.recvAsync(10, { signal: ac.signal });
     await tick(10);
     await b.sendAllAsync('in time');
     expect((await p).toString()).toBe('in time');
-    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+    // The socket still follows the signal (its next call will likely use it again: no registration per call).
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1);
     ac.abort();
     await tick(10);
-    // The same (unaborted) signal over many waits does not pile up listeners.
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+    const after = a.recvAsync(10); // the socket is unharmed
+    await b.sendAllAsync('after');
+    expect((await after).toString()).toBe('after');
+    // The same (unaborted) signal over many waits does not pile up listeners, nor does a signal per call.
     const ac2 = new AbortController();
     for (let i = 0; i < 20; i++) {
       const q = a.recvAsync(10, { signal: ac2.signal });
@@ -525,7 +596,40 @@ describe('AbortSignal', () => {
       await b.sendAllAsync('x');
       await q;
     }
+    expect(getEventListeners(ac2.signal, 'abort')).toHaveLength(1);
+    const perCall = Array.from({ length: 20 }, () => new AbortController());
+    for (const c of perCall) {
+      const q = a.recvAsync(10, { signal: c.signal });
+      await tick(1);
+      await b.sendAllAsync('x');
+      await q;
+    }
+    // Each call's signal was let go by the next call: only the last one is still followed.
     expect(getEventListeners(ac2.signal, 'abort')).toHaveLength(0);
+    expect(perCall.map((c) => getEventListeners(c.signal, 'abort').length)).toEqual([...Array(19).fill(0), 1]);
+    a.close();
+    expect(getEventListeners(perCall[19].signal, 'abort')).toHaveLength(0);
+  });
+
+  it('two signals waiting on one socket at once: each aborts its own call only', async () => {
+    const [a, b] = unixPair();
+    const first = new AbortController();
+    const second = new AbortController();
+    const p1 = a.recvAsync(10, { signal: first.signal }).then((d) => d.toString(), (e: Error) => e);
+    const p2 = a.recvAsync(10, { signal: second.signal }).then((d) => d.toString(), (e: Error) => e);
+    await tick(5);
+    expect(getEventListeners(first.signal, 'abort')).toHaveLength(1);
+    expect(getEventListeners(second.signal, 'abort')).toHaveLength(1);
+    second.abort();
+    expect(await p2).toMatchObject(abortShape);
+    expect(getEventListeners(second.signal, 'abort')).toHaveLength(0);
+    await b.sendAllAsync('one');
+    expect(await p1).toBe('one');
+    first.abort(); // after the fact: nothing
+    await tick(5);
+    const p3 = a.recvAsync(10, { signal: second.signal }); // aborted already: at once
+    await expect(p3).rejects.toMatchObject(abortShape);
+    a.close();
   });
 });
 
@@ -785,14 +889,19 @@ describe('Readiness: the waiting of the async methods, on the event loop', () =>
     await expect(r.wait(s.WATCH_READ, 'recv', ac.signal)).rejects.toMatchObject({ ...abortShape, cause: reason });
   });
 
-  it('many waits on one signal, over many fds, share one abort listener; it goes when the last settles', async () => {
+  it('many waits on one signal, over many fds, share one abort listener; it goes at the abort or the last close', async () => {
     const ac = new AbortController();
     const rs = Array.from({ length: 20 }, () => readiness());
     const waits = rs.map(({ r }) => r.wait(s.WATCH_READ, 'recv', ac.signal));
     expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1);
     for (const { b } of rs) s.send(b, 'x');
     await Promise.all(waits);
-    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+    // Kept while the fds are open (a connection's next wait registers nothing); closing them all removes it.
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1);
+    const kept = new AbortController();
+    const more = rs.map(({ r }) => r.wait(s.WATCH_WRITE, 'send', kept.signal));
+    await Promise.all(more);
+    expect(getEventListeners(kept.signal, 'abort')).toHaveLength(1);
     // And once more, this time aborted: every one rejects.
     const again = rs.map(({ r }) => r.wait(s.WATCH_WRITE, 'send', ac.signal).then(() => 'resolved', (e: Error) => e));
     const pending = rs.map(({ r }) => r.wait(s.WATCH_READ, 'recv', ac.signal).then(() => 'resolved', (e: Error) => e));
@@ -802,6 +911,8 @@ describe('Readiness: the waiting of the async methods, on the event loop', () =>
     for (const e of await Promise.all(pending)) expect(e).toMatchObject(abortShape);
     await Promise.all(again);
     expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+    for (const { r } of rs) r.close(ebadf);
+    expect(getEventListeners(kept.signal, 'abort')).toHaveLength(0);
   });
 
   it('close(error) rejects every waiting call with error(syscall), readers first, and stops the watcher', async () => {
@@ -927,13 +1038,14 @@ describe('Readiness: the waiting of the async methods, on the event loop', () =>
       made[0].cb.call(made[0].w, err, 0);
       await expect(rd).rejects.toBe(err);
       await expect(wr).rejects.toBe(err);
-      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1); // followed until r closes
       expect(made[0].w.events).toBe(0); // paused
       const again = r.wait(s.WATCH_READ, 'recv');
       expect(made[0].w.events).toBe(s.WATCH_READ);
       s.send(b, 'x');
       await again;
       r.close(ebadf);
+      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
     } finally {
       vi.doUnmock('../lib/watch');
       vi.resetModules();

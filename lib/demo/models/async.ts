@@ -15,6 +15,14 @@ import { openServer, serveAccepting, type Running } from '../server';
 // So each client hands the loop back after this many messages in a row.
 const YIELD_EVERY = 16;
 
+// The clients that yield in one loop turn share one setImmediate (a yield costs no timer of its own).
+let turn: Promise<void> | null = null;
+function nextTurn(): Promise<void> {
+  return (turn ??= yieldToLoop().then(() => {
+    turn = null;
+  }));
+}
+
 async function handle(conn: Socket, addr: Address, delay: number, signal: AbortSignal): Promise<void> {
   const peer = peerName(addr);
   let served = 0;
@@ -26,7 +34,7 @@ async function handle(conn: Socket, addr: Address, delay: number, signal: AbortS
       if (delay > 0) await sleep(delay, undefined, { signal }); // asyncio.sleep: the others go on meanwhile
       if (data.length === 0 || isExit(data)) break;
       await conn.sendAllAsync(answer(), { signal });
-      if (++served % YIELD_EVERY === 0) await yieldToLoop(undefined, { signal });
+      if (++served % YIELD_EVERY === 0) await nextTurn(); // an abort meanwhile rejects the next call
     }
   } catch (err) {
     if (!signal.aborted) log(`Connection from ${peer}: ${(err as Error).message}`);
