@@ -56,7 +56,13 @@ export interface NativeBinding {
   maxCmsgLength: number;
   PollSet: new () => NativeRegistry;
   SelectSet: new () => NativeRegistry;
-  Watcher: new (fd: number, events: number, callback: (err: Error | null, events: number) => void) => NativeWatcher;
+  /**
+   * A watcher: `callback(err, events)` from its own poll callback; or, `batched`, `callback(value)` from the
+   * batch function of setWatchBatch, `value` the events or a negative libuv error.
+   */
+  Watcher: new (fd: number, events: number, callback: ((err: Error | null, events: number) => void) | ((value: number) => void), batched?: boolean) => NativeWatcher;
+  /** Where batched watchers deliver, once per thread: `fn(count)` after each poll phase with entries in `out` and `fns`. */
+  setWatchBatch(fn: (count: number) => void, out: Int32Array, fns: Array<((value: number) => void) | undefined>): void;
   constants: Readonly<Record<string, number | string>>;
   IoUring: new (entries: number, setupFlags: number) => NativeIoUring;
   /** The kernel's IORING_FEAT_* bits, or -errno when io_uring_setup fails. */

@@ -5,7 +5,7 @@
  * again: readiness is a hint, another waiter may have taken the bytes first.
  */
 import { abortError, errnoError, outOfRange } from './errors';
-import { Watcher, WATCH_READ, WATCH_WRITE } from './watch';
+import { batchedStops, Watcher, WATCH_READ, WATCH_WRITE } from './watch';
 
 /** A call waiting for readiness. */
 interface Waiter {
@@ -152,6 +152,8 @@ export class Readiness implements SignalOwner {
   // signal only then, and at close() or the signal's abort.
   #sw: SignalWaiters | null = null;
   #swCount = 0;
+  // batchedStops() when this object last knew its watcher to be running.
+  #stops = 0;
 
   constructor(fd: number) {
     this.fd = fd;
@@ -183,8 +185,12 @@ export class Readiness implements SignalOwner {
   #enqueue(events: number, syscall: string, signal: AbortSignal | undefined, retry: ((arg: any) => unknown) | null, arg?: unknown): Promise<unknown> { // eslint-disable-line @typescript-eslint/no-explicit-any
     if (events !== WATCH_READ && events !== WATCH_WRITE) throw outOfRange('events', 'WATCH_READ (1) or WATCH_WRITE (2)', events);
     // sockfd's close(fd) stops the watcher of that fd natively, without JavaScript: if the fd was closed behind
-    // this object's back, nothing will ever wake a waiter (and the number may be another file's by now).
-    if (this.#watcher !== null && this.#watcher.stopped) this.close((sc) => errnoError('EBADF', sc));
+    // this object's back, nothing will ever wake a waiter (and the number may be another file's by now). The
+    // addon counts such stops; only a change in the count makes this ask the watcher.
+    if (this.#watcher !== null && batchedStops() !== this.#stops) {
+      this.#stops = batchedStops();
+      if (this.#watcher.stopped) this.close((sc) => errnoError('EBADF', sc));
+    }
     if (this.#closed !== null) return Promise.reject(this.#closed(syscall));
     if (signal?.aborted) return Promise.reject(abortError(signal));
     const list = events === WATCH_READ ? this.#readers : this.#writers;
@@ -271,7 +277,8 @@ export class Readiness implements SignalOwner {
     const needed = (this.#readers.length > 0 ? WATCH_READ : 0) | (this.#writers.length > 0 ? WATCH_WRITE : 0);
     if (this.#watcher === null) {
       if (needed === 0) return;
-      this.#watcher = new Watcher(this.fd, needed, (err, ready) => this.#onReady(err, ready));
+      this.#stops = batchedStops();
+      this.#watcher = new Watcher(this.fd, needed, (err, ready) => this.#onReady(err, ready), true); // batched: see watch.ts
       this.#events = needed;
     } else if ((this.#events & needed) !== needed) {
       this.#update(this.#events | needed);

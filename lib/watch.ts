@@ -5,7 +5,7 @@
  */
 import { native } from './binding';
 import type { NativeWatcher } from './native';
-import { checkInt, fdOfFileObj, invalidArgType } from './errors';
+import { checkInt, errnoErrorFromNumber, fdOfFileObj, invalidArgType } from './errors';
 import type { FileObj } from './selectors/base';
 
 /** Readable (or hung up, or in error): libuv's UV_READABLE, the same bit as EVENT_READ. */
@@ -22,22 +22,86 @@ const ALL = WATCH_READ | WATCH_WRITE | WATCH_DISCONNECT | WATCH_PRIORITIZED;
 /** The callback of {@link watch}: an error (`err.code`, as the kernel reported it), or the ready events. */
 export type WatchCallback = (this: Watcher, err: Error | null, events: number) => void;
 
+// Batched watchers (the async Socket methods' Readiness, not watch()): the addon queues their events during
+// libuv's poll phase and calls `deliver` once, right after it, with all of them (native/watcher.cc): one
+// crossing into JavaScript per loop turn instead of one per ready fd. Entry i: the watcher's callback in
+// batchFns[i], its events (or a negative libuv error) in batchOut[i]. After the entries, batchOut[BATCH]
+// counts the batched watchers that close(fd) stopped (see batchedStops). BATCH is the addon's kBatch.
+const BATCH = 256;
+const batchOut = new Int32Array(BATCH + 1);
+const batchFns: Array<((value: number) => void) | undefined> = new Array<undefined>(BATCH).fill(undefined);
+let batchSet = false;
+
+function deliver(count: number): void {
+  let failed = false;
+  let first: unknown;
+  for (let i = 0; i < count; i++) {
+    const fn = batchFns[i];
+    const value = batchOut[i];
+    batchFns[i] = undefined;
+    if (fn === undefined) continue;
+    try {
+      fn(value);
+    } catch (err) {
+      // The others are still told; the first error is then uncaught, as a watcher callback's would be.
+      if (!failed) first = err;
+      failed = true;
+    }
+  }
+  if (failed) throw first;
+}
+
+/**
+ * @internal How many batched watchers sockfd's close(fd) has stopped in this thread so far (wrapping): a
+ * Readiness that sees it unchanged since its last look knows its watcher was not, without asking the addon.
+ */
+export function batchedStops(): number {
+  return batchOut[BATCH];
+}
+
+function setBatch(): void {
+  if (batchSet) return;
+  try {
+    native.setWatchBatch(deliver, batchOut, batchFns);
+  } catch (err) {
+    // Another copy of this module in the same thread set it (its deliver calls any watcher's callback alike).
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  batchSet = true;
+}
+
 /** A running {@link watch}. */
 export class Watcher {
   readonly fd: number;
   #events: number;
   #native: NativeWatcher | null;
 
-  /** @internal Use {@link watch}. */
-  constructor(fd: number, events: number, callback: WatchCallback) {
+  /**
+   * @internal Use {@link watch}. `batched`: called with the other ready watchers of the same loop turn, in
+   * one call from the addon (the async methods' Readiness); the callback then runs in that call's async
+   * context, not one of its own.
+   */
+  constructor(fd: number, events: number, callback: WatchCallback, batched = false) {
     // The addon only sees the wrapper below: a non-function callback would be an uncaught TypeError on the loop.
     if (typeof callback !== 'function') throw invalidArgType('callback', 'of type function', callback);
     this.fd = fd;
     this.#events = events;
-    this.#native = new native.Watcher(fd, events, (err, ready) => {
-      if (err !== null) this.#events = 0; // libuv stopped polling: paused until the next update()
-      callback.call(this, err, ready);
-    });
+    if (batched) {
+      setBatch();
+      this.#native = new native.Watcher(fd, events, (value: number) => {
+        if (value < 0) {
+          this.#events = 0; // libuv stopped polling: paused until the next update()
+          callback.call(this, errnoErrorFromNumber(-value, 'poll'), 0);
+        } else {
+          callback.call(this, null, value);
+        }
+      }, true);
+    } else {
+      this.#native = new native.Watcher(fd, events, (err: Error | null, ready: number) => {
+        if (err !== null) this.#events = 0; // libuv stopped polling: paused until the next update()
+        callback.call(this, err, ready);
+      });
+    }
   }
 
   /**

@@ -9,12 +9,20 @@
 // - When the environment goes away (a worker exits, the process ends), an async cleanup hook closes every
 //   handle still open and waits for libuv's close callbacks before it lets the environment finish, so the
 //   loop closes with nothing left on it.
+//
+// Batched watchers (the async Socket methods' Readiness, not watch()): their poll callbacks run no JavaScript.
+// They queue the event, and a check handle, which libuv runs right after the poll phase of the same loop
+// iteration, hands the whole queue to one JavaScript function in one call: one crossing into JavaScript (and
+// one microtask checkpoint) per loop iteration instead of one per ready fd, as the selector models do it with
+// one epoll_wait. The queue holds handles, not objects: a handle lives until its close callback, which libuv
+// runs after the check phase, and closing a queued handle takes it out of the queue.
 #include <fcntl.h>
 #include <uv.h>
 #ifdef __linux__
 #include <sys/epoll.h>
 #endif
 
+#include <cstring>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -33,6 +41,10 @@ struct Handle {
   Registry* registry;
   int fd;
   Watcher* owner;  // null once the JavaScript object let go of it
+  bool batched = false;
+  bool queued = false;  // in registry->queued, with what to deliver:
+  int queued_status = 0;  // a libuv error (negative), or 0
+  int queued_events = 0;
 };
 
 // One per environment: the open handles, and the cleanup hook waiting for them at teardown.
@@ -42,6 +54,14 @@ struct Registry {
   std::unordered_map<int, Handle*> open;  // by fd: handles not yet closing
   int closing = 0;                        // uv_close called, callback not yet run
   bool tearing_down = false;
+  // The batched watchers' delivery (see the top of this file), set up by setWatchBatch().
+  uv_check_t* check = nullptr;
+  std::vector<Handle*> queued;
+  std::vector<Handle*> delivering;  // the queue being delivered (OnCheck)
+  napi_ref batch_fn = nullptr;     // function(count): takes out[0..count) and fns[0..count)
+  napi_ref batch_out = nullptr;    // Int32Array: each entry's events, or a negative libuv error; then the stops
+  napi_ref batch_fns = nullptr;    // Array, pre-filled: each entry's callback
+  std::unique_ptr<Napi::AsyncContext> batch_context;
 
   void MaybeFinish() {
     if (tearing_down && open.empty() && closing == 0) {
@@ -51,6 +71,18 @@ struct Registry {
     }
   }
 };
+
+void Unqueue(Handle* handle) {
+  if (!handle->queued) return;
+  handle->queued = false;
+  auto& q = handle->registry->queued;
+  for (size_t i = 0; i < q.size(); i++) {
+    if (q[i] == handle) {
+      q.erase(q.begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+  }
+}
 
 void OnClose(uv_handle_t* h) {
   Handle* handle = reinterpret_cast<Handle*>(h);
@@ -66,6 +98,7 @@ void CloseHandle(Handle* handle) {
   auto it = reg->open.find(handle->fd);
   if (it != reg->open.end() && it->second == handle) reg->open.erase(it);
   handle->owner = nullptr;
+  Unqueue(handle);
   reg->closing++;
   uv_close(reinterpret_cast<uv_handle_t*>(&handle->poll), OnClose);
 }
@@ -115,6 +148,7 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     int fd = FdArg(info, 0);
     int events = static_cast<int>(IntArg(info, 1, "events", 0, UV_READABLE | UV_WRITABLE | UV_DISCONNECT | UV_PRIORITIZED));
     if (!info[2].IsFunction()) ThrowTypeError(env, "The \"callback\" argument must be of type function");
+    bool batched = info.Length() > 3 && info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
     // The callback (which usually closes over the JavaScript Watcher that holds this object) is kept as a
     // property of this object, not in a persistent reference: a reference would be a GC root, and a paused
     // watcher (update(0)) that its owner drops would then live, with its handle and its claim on the fd, until
@@ -130,11 +164,13 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     Registry* reg = static_cast<Registry*>(env.GetInstanceData<Registry>());
     if (reg == nullptr || reg->tearing_down) ThrowErrno(env, ECANCELED, "watch");
     if (reg->open.count(fd) != 0) ThrowErrno(env, EEXIST, "watch");
+    if (batched && reg->check == nullptr) ThrowTypeError(env, "A batched watcher needs setWatchBatch() first");
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) ThrowErrno(env, ENOSYS, "watch");
     std::unique_ptr<Handle> handle(new Handle{});
     handle->registry = reg;
     handle->fd = fd;
+    handle->batched = batched;
     int rc = uv_poll_init(loop, &handle->poll, fd);  // also makes the fd non-blocking, as libuv requires
     if (rc < 0) ThrowErrno(env, -rc, "watch");       // nothing to undo: libuv keeps no failed handle
     handle->owner = this;
@@ -161,6 +197,13 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
 
   // close(fd) on a watched fd: stop first, so that libuv never polls a closed (or reused) number.
   void StopForClose() { Release(); }
+
+  // The callback, for the batch; null if collected.
+  napi_value CallbackValue() {
+    Napi::Function fn = callback_.Value();
+    return fn.IsEmpty() ? nullptr : static_cast<napi_value>(fn);
+  }
+  bool Started() const { return started_; }
 
  private:
   static constexpr const char* kCallbackKey = "callback";
@@ -245,8 +288,50 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
 
   static void OnPoll(uv_poll_t* poll, int status, int events) {
     Handle* handle = static_cast<Handle*>(poll->data);
-    if (handle->owner != nullptr) handle->owner->Fire(status, events);
+    if (handle->owner == nullptr) return;
+    if (handle->batched) {
+      handle->owner->Queue(status, events);
+    } else {
+      handle->owner->Fire(status, events);
+    }
   }
+
+  // libuv reports POLLERR (a refused connect, a reset) as UV_EBADF and stops the handle. The fd is fine: an
+  // error is pending on it, which the next system call returns. Report it as readiness for everything watched,
+  // as select and poll do, and keep watching. A real error stops the watcher (libuv stopped the handle).
+  void Settle(int* status, int* events) {
+    if (*status == UV_EBADF && handle_ != nullptr && ::fcntl(handle_->fd, F_GETFD) >= 0) {
+      *status = PollStart(&handle_->poll, handle_->fd, events_, OnPoll);
+      *events = events_;  // all of them, as libuv does for POLLHUP: a watcher of WATCH_DISCONNECT alone must not get 0
+    }
+    if (*status < 0 && started_) {
+      started_ = false;  // libuv stopped the handle
+      Unref();
+    }
+  }
+
+  // A batched watcher's event: queued for the check phase (see the top of this file). No JavaScript here.
+  void Queue(int status, int events) {
+    Handle* h = handle_;
+    if (h == nullptr) return;
+    Settle(&status, &events);
+    if (!h->queued) {
+      try {
+        h->registry->queued.push_back(h);
+      } catch (const std::bad_alloc&) {
+        return;  // level-triggered: libuv reports the fd again at its next poll
+      }
+      h->queued = true;
+      h->queued_status = 0;
+      h->queued_events = 0;
+    }
+    if (status < 0) {
+      h->queued_status = status;
+    } else {
+      h->queued_events |= events;  // libuv may poll twice in one poll phase
+    }
+  }
+
 
   void Fire(int status, int events) {
     napi_env env = Env();
@@ -261,17 +346,7 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     // callback with it.
     napi_value self = Value();
     if (self == nullptr) return;  // collected: nobody left to tell
-    if (status == UV_EBADF && handle_ != nullptr && ::fcntl(handle_->fd, F_GETFD) >= 0) {
-      // libuv reports POLLERR (a refused connect, a reset) as UV_EBADF and stops the handle. The fd is fine:
-      // an error is pending on it, which the next system call returns. Report it as readiness for everything
-      // watched, as select and poll do, and keep watching.
-      status = PollStart(&handle_->poll, handle_->fd, events_, OnPoll);
-      events = events_;  // all of them, as libuv does for POLLHUP: a watcher of WATCH_DISCONNECT alone must not get 0
-    }
-    if (status < 0 && started_) {
-      started_ = false;  // libuv stopped the handle
-      Unref();
-    }
+    Settle(&status, &events);
     try {
       napi_value args[2];
       if (status < 0) {
@@ -307,6 +382,142 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
   friend void sockfd::StopWatcherForClose(napi_env, int);
 };
 
+// Reports an exception that a callback into JavaScript left: nobody up the stack can catch it, so it is the
+// process's uncaught exception, as for any Node callback. Returns false if JavaScript could not run at all.
+bool AfterCall(napi_env env, napi_status st) {
+  if (st == napi_ok) return true;
+  bool pending = false;
+  napi_value exception;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+      napi_get_and_clear_last_exception(env, &exception) == napi_ok) {
+    napi_fatal_exception(env, exception);
+    return true;
+  }
+  return false;  // the environment began to stop
+}
+
+// The check phase: delivers the batched watchers' queue, in chunks of at most kBatch. The queue is taken whole
+// first: between chunks JavaScript may stop watchers (their handles, freed only after the check phase, then
+// have no owner and are skipped) or pause them (skipped too), and it cannot queue more (only the poll phase
+// does).
+constexpr uint32_t kBatch = 256;
+
+void OnCheck(uv_check_t* check) {
+  Registry* reg = static_cast<Registry*>(check->data);
+  if (reg->queued.empty() || reg->tearing_down) return;
+  std::vector<Handle*>& batch = reg->delivering;
+  batch.swap(reg->queued);
+  for (Handle* h : batch) h->queued = false;
+  napi_env env = reg->env;
+  bool ok = !EnvStopping(env);
+  size_t next = 0;
+  while (ok && next < batch.size()) {
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) break;
+    napi_value fn, out, fns;
+    ok = napi_get_reference_value(env, reg->batch_fn, &fn) == napi_ok && fn != nullptr &&
+         napi_get_reference_value(env, reg->batch_out, &out) == napi_ok && out != nullptr &&
+         napi_get_reference_value(env, reg->batch_fns, &fns) == napi_ok && fns != nullptr;
+    int32_t values[kBatch];
+    uint32_t n = 0;
+    for (; ok && next < batch.size() && n < kBatch; next++) {
+      Handle* h = batch[next];
+      Watcher* w = h->owner;
+      if (w == nullptr || (h->queued_status == 0 && !w->Started())) continue;  // stopped, or paused, since
+      napi_value cb = w->CallbackValue();
+      if (cb == nullptr) continue;
+      // Into an own, writable element (the array is the module's, pre-filled): no setter anywhere can run.
+      ok = napi_set_element(env, fns, n, cb) == napi_ok;
+      values[n++] = h->queued_status < 0 ? h->queued_status : h->queued_events;
+    }
+    if (ok && n > 0) {
+      // The values go in last, read from a fresh look at the array: no JavaScript or GC runs from here to the
+      // call. The array is the module's own (not the caller's), and never shorter than kBatch, but is checked.
+      napi_typedarray_type type;
+      size_t length = 0;
+      void* data = nullptr;
+      napi_value count, result;
+      ok = napi_get_typedarray_info(env, out, &type, &length, &data, nullptr, nullptr) == napi_ok &&
+           type == napi_int32_array && data != nullptr && length >= n;
+      if (ok) {
+        std::memcpy(data, values, n * sizeof(int32_t));
+        ok = napi_create_uint32(env, n, &count) == napi_ok &&
+             AfterCall(env, napi_make_callback(env, *reg->batch_context, out, fn, 1, &count, &result));
+      }
+    }
+    napi_close_handle_scope(env, scope);
+  }
+  batch.clear();  // keeps its capacity for the next iteration
+}
+
+// A batched watcher was stopped by close(fd), behind its owner's back: the count after the batch entries of
+// the module's Int32Array goes up by one, so that JavaScript learns it with a read of memory at each wait
+// instead of asking every watcher (a call into the addon per wait). Called from JavaScript's close().
+void CountStop(napi_env env, Registry* reg) {
+  napi_handle_scope scope;
+  if (reg->batch_out == nullptr || napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value out;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_reference_value(env, reg->batch_out, &out) == napi_ok && out != nullptr &&
+      napi_get_typedarray_info(env, out, &type, &length, &data, nullptr, nullptr) == napi_ok &&
+      type == napi_int32_array && data != nullptr && length > kBatch) {
+    int32_t* stops = static_cast<int32_t*>(data) + kBatch;
+    *stops = static_cast<int32_t>(static_cast<uint32_t>(*stops) + 1u);  // wraps, never overflows
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+void OnCheckClose(uv_handle_t* h) {
+  Registry* reg = static_cast<Registry*>(h->data);
+  delete reinterpret_cast<uv_check_t*>(h);
+  reg->closing--;
+  reg->MaybeFinish();
+}
+
+// setWatchBatch(fn, out: Int32Array, fns: Array): where batched watchers deliver (see the top of this file).
+// Once per environment; the arrays' length (the same) is the most one call delivers.
+Napi::Value SetWatchBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsFunction()) ThrowTypeError(env, "The \"fn\" argument must be of type function");
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    ThrowTypeError(env, "The \"out\" argument must be an instance of Int32Array");
+  }
+  if (!info[2].IsArray()) ThrowTypeError(env, "The \"fns\" argument must be an instance of Array");
+  // The async context first: its init hooks run JavaScript, which may do anything, this call included.
+  auto context = std::make_unique<Napi::AsyncContext>(env, "sockfd.watch.batch");
+  Registry* reg = static_cast<Registry*>(env.GetInstanceData<Registry>());
+  if (reg == nullptr || reg->tearing_down) ThrowErrno(env, ECANCELED, "watch");
+  if (reg->check != nullptr) ThrowErrno(env, EEXIST, "watch");
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) ThrowErrno(env, ENOSYS, "watch");
+  napi_ref fn = nullptr, out = nullptr, fns = nullptr;
+  if (napi_create_reference(env, info[0], 1, &fn) != napi_ok || napi_create_reference(env, info[1], 1, &out) != napi_ok ||
+      napi_create_reference(env, info[2], 1, &fns) != napi_ok) {
+    if (fn != nullptr) napi_delete_reference(env, fn);
+    if (out != nullptr) napi_delete_reference(env, out);
+    ThrowErrno(env, ENOMEM, "watch");
+  }
+  uv_check_t* check = new (std::nothrow) uv_check_t;
+  if (check == nullptr) {
+    napi_delete_reference(env, fn);
+    napi_delete_reference(env, out);
+    napi_delete_reference(env, fns);
+    ThrowErrno(env, ENOMEM, "watch");
+  }
+  uv_check_init(loop, check);
+  check->data = reg;
+  uv_check_start(check, OnCheck);
+  uv_unref(reinterpret_cast<uv_handle_t*>(check));  // the poll handles keep the loop alive, not this
+  reg->check = check;
+  reg->batch_fn = fn;
+  reg->batch_out = out;
+  reg->batch_fns = fns;
+  reg->batch_context = std::move(context);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void StopWatcherForClose(napi_env env, int fd) {
@@ -315,6 +526,7 @@ void StopWatcherForClose(napi_env env, int fd) {
   auto it = reg->open.find(fd);
   if (it == reg->open.end()) return;
   Handle* h = it->second;
+  if (h->batched) CountStop(env, reg);
   if (h->owner != nullptr) {
     h->owner->StopForClose();
   } else {
@@ -336,6 +548,15 @@ void OnTeardown(napi_async_cleanup_hook_handle hook, void* arg) {
     uv_poll_stop(&h->poll);
     CloseHandle(h);
   }
+  for (Handle* h : reg->queued) h->queued = false;
+  reg->queued.clear();
+  if (reg->check != nullptr) {
+    uv_check_stop(reg->check);
+    reg->closing++;
+    uv_close(reinterpret_cast<uv_handle_t*>(reg->check), OnCheckClose);
+    reg->check = nullptr;
+  }
+  reg->batch_context.reset();
   reg->MaybeFinish();
 }
 
@@ -355,6 +576,7 @@ void InitWatcher(Napi::Env env, Napi::Object exports) {
     NAPI_THROW_VOID(Napi::Error::New(env, "sockfd: could not register the environment cleanup hook"));
   }
   exports.Set("Watcher", Watcher::Define(env));
+  exports.Set("setWatchBatch", Napi::Function::New(env, SetWatchBatch, "setWatchBatch"));
 }
 
 }  // namespace sockfd

@@ -184,6 +184,69 @@ describe('echo', () => {
   });
 });
 
+describe('one crossing per loop turn: the ready sockets of a turn are delivered together', () => {
+  it('more sockets ready in one turn than one batch holds (300 > 256): every call gets its own bytes', async () => {
+    const pairs = Array.from({ length: 300 }, () => unixPair());
+    const calls = pairs.map(([a]) => a.recvAsync(64));
+    await tick(5); // every call waits
+    for (let i = 0; i < pairs.length; i++) pairs[i][1].send(`msg ${i}`); // all ready before the loop polls again
+    expect((await Promise.all(calls)).map(String)).toEqual(pairs.map((_, i) => `msg ${i}`));
+  });
+
+  it("a retry that closes another socket of the same turn: that socket's call rejects with EBADF, or got its bytes first", async () => {
+    class Closer extends s.Socket {
+      victim: s.Socket | null = null;
+      protected override attempt(call: AsyncCall, fd: number, arg?: AttemptArg, offset?: number, length?: number): AttemptResult {
+        const r = super.attempt(call, fd, arg, offset, length);
+        if (call === 'recv' && r !== null && this.victim !== null) {
+          this.victim.close();
+          this.victim = null;
+        }
+        return r;
+      }
+    }
+    for (let round = 0; round < 20; round++) {
+      const [fa, fb] = s.socketpair(s.AF_UNIX, s.SOCK_STREAM);
+      const a = own(new Closer(s.AF_UNIX, s.SOCK_STREAM, 0, fa));
+      const b = own(new s.Socket(s.AF_UNIX, s.SOCK_STREAM, 0, fb));
+      const [c, d] = unixPair();
+      a.victim = c;
+      const pa = a.recvAsync(10);
+      const pc = c.recvAsync(10).then(String, (e: Error) => e);
+      await tick(2);
+      b.send('a');
+      d.send('c'); // both ready in the same turn, in the kernel's order
+      expect((await pa).toString()).toBe('a');
+      const got = await pc;
+      if (typeof got === 'string') expect(got).toBe('c');
+      else expect(got).toMatchObject({ code: 'EBADF', syscall: 'recv' });
+      expect(c.closed).toBe(true);
+    }
+  });
+
+  it('a batched callback that throws: the others of its turn still run, and the error is uncaught', async () => {
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['-e', `
+        const s = require(${JSON.stringify(root)});
+        const { Watcher } = require(${JSON.stringify(path.join(root, 'dist', 'watch.js'))});
+        const [a, b] = s.socketpair();
+        const [c, d] = s.socketpair();
+        const ran = [];
+        process.on('uncaughtException', (err) => {
+          // In the same turn: the other watcher ran although this one threw.
+          console.log(JSON.stringify({ err: err.message, ran: ran.sort() }));
+          process.exit(0);
+        });
+        const w1 = new Watcher(a, s.WATCH_READ, () => { ran.push('a'); w1.stop(); throw new Error('boom'); }, true);
+        const w2 = new Watcher(c, s.WATCH_READ, () => { ran.push('c'); w2.stop(); }, true);
+        s.send(b, 'x');
+        s.send(d, 'y');
+      `], { timeout: 10000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    });
+    expect(JSON.parse(out.trim())).toEqual({ err: 'boom', ran: ['a', 'c'] });
+  });
+});
+
 describe("recvAsync's memory", () => {
   it("hands out views of the socket's own slab: each holds its bytes for good, the slab shows no other socket's", async () => {
     const [a, b] = unixPair();
@@ -1215,6 +1278,34 @@ describe('worker_threads', () => {
     s.send(b, 'main');
     expect((await fired) & s.WATCH_READ).toBeTruthy();
     expect(s.recv(a, 10)!.toString()).toBe('main');
+  });
+
+  it('workers terminated while they serve traffic (the batched path busy every turn): no crash, no fd left', async () => {
+    for (let round = 0; round < 6; round++) {
+      const w = worker(`
+        const { parentPort } = require('node:worker_threads');
+        const pairs = Array.from({ length: 40 }, () => s.socketpair().map((fd) => new s.Socket(s.AF_UNIX, s.SOCK_STREAM, 0, fd)));
+        parentPort.postMessage({ fds: pairs.flat().map((x) => x.fileno()) });
+        let turns = 0;
+        for (const [a, b] of pairs) {
+          (async () => {
+            await b.sendAllAsync('ping');
+            for (;;) {
+              const got = await a.recvAsync(16);
+              await a.sendAllAsync(got);
+              await b.recvAsync(16);
+              await b.sendAllAsync('ping');
+              if (++turns === 2000) parentPort.postMessage({ busy: true });
+            }
+          })();
+        }
+      `);
+      const { fds } = await message<{ fds?: number[] }>(w, (m) => m.fds !== undefined);
+      for (const fd of fds!) track(fd);
+      await message<{ busy?: boolean }>(w, (m) => m.busy === true);
+      await tick(round * 3); // a different instant each round
+      expect(await w.terminate()).toBe(1);
+    }
   });
 
   it('a worker terminated while many calls wait (accept, connect, recv, send) exits cleanly', async () => {
