@@ -213,6 +213,7 @@ export class Socket {
    * `sendAll`, the same wait), so a new method gets the timeout by passing its attempt.
    */
   #timed<T>(syscall: string, events: number, call: (fd: number) => T | null): T | null {
+    // (recv, recvInto and send skip this, and the closure they would pass, when #untimed(): one attempt.)
     const fd = this.#live(syscall);
     const r = call(fd);
     const timeout = this.#timeout;
@@ -223,6 +224,11 @@ export class Socket {
       const again = call(fd);
       if (again !== null) return again;
     }
+  }
+
+  /** Whether a synchronous call is one attempt, as #timed makes it with no timeout (blocking or non-blocking). */
+  #untimed(): boolean {
+    return this.#timeout === null || this.#timeout === 0;
   }
 
   /**
@@ -283,11 +289,13 @@ export class Socket {
    * `recv ETIMEDOUT` when nothing came in time. @see recv(2)
    */
   recv(size: number, flags = 0): Buffer | null {
+    if (this.#untimed()) return raw.recv(this.#live('recv'), size, flags);
     return this.#timed('recv', POLLIN, (fd) => raw.recv(fd, size, flags));
   }
 
   /** Receives into `buffer[offset, offset + length)`: the byte count, or `null`. Allocates nothing. */
   recvInto(buffer: BytesLike, offset?: number, length?: number, flags = 0): number | null {
+    if (this.#untimed()) return raw.recvInto(this.#live('recv'), buffer, offset, length, flags);
     return this.#timed('recv', POLLIN, (fd) => raw.recvInto(fd, buffer, offset, length, flags));
   }
 
@@ -298,6 +306,7 @@ export class Socket {
 
   /** Sends bytes or a UTF-8 string: the count sent, or `null` when it would block. @see send(2) */
   send(data: Data, flags = 0): number | null {
+    if (this.#untimed()) return raw.send(this.#live('send'), data, flags);
     return this.#timed('send', POLLOUT, (fd) => raw.send(fd, data, flags));
   }
 

@@ -16,6 +16,8 @@ const scratch = Buffer.allocUnsafe(MESSAGE_SIZE);
 
 export class Connection {
   readonly session: Session;
+  /** The events its model's selector watches for it now (0: not registered): kept by the model. */
+  watched = 0;
 
   /**
    * Takes the accepted socket and makes it non-blocking; start() greets the client. Nothing is logged or sent

@@ -48,14 +48,15 @@ export function serveWithSelector(Selector: SelectorClass, model: string, opts: 
       return;
     }
     const events = (conn.wantsRead ? EVENT_READ : 0) | (conn.wantsWrite ? EVENT_WRITE : 0);
-    const key = sel.getMap().get(conn.sock.fileno());
+    if (events === conn.watched) return; // the usual case after a message: nothing to tell the selector
     if (events === 0) {
-      if (key !== undefined) sel.unregister(conn.sock);
-    } else if (key === undefined) {
+      sel.unregister(conn.sock);
+    } else if (conn.watched === 0) {
       sel.register(conn.sock, events, conn);
-    } else if (key.events !== events) {
+    } else {
       sel.modify(conn.sock, events, conn);
     }
+    conn.watched = events;
   };
 
   const skel: EventServer<Connection> = new EventServer(server, {
@@ -63,6 +64,7 @@ export function serveWithSelector(Selector: SelectorClass, model: string, opts: 
       const conn = new Connection(sock, address, opts.delay, update);
       try {
         sel.register(sock, EVENT_READ, conn);
+        conn.watched = EVENT_READ;
       } catch (err) {
         // select() cannot hold an fd >= FD_SETSIZE: refuse that client (closed before a word is sent to it, so
         // it sees the end of the stream at once), keep serving the others.
@@ -77,7 +79,8 @@ export function serveWithSelector(Selector: SelectorClass, model: string, opts: 
     paused: () => sel.unregister(server),
     resumed: () => sel.register(server, EVENT_READ, null),
     leaving(conn) {
-      if (sel.getMap().has(conn.sock.fileno())) sel.unregister(conn.sock);
+      if (conn.watched !== 0) sel.unregister(conn.sock);
+      conn.watched = 0;
     },
     left: () => source?.fdFreed?.(),
   });

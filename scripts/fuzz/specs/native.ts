@@ -11,6 +11,23 @@ const WATCHER_METHODS = ['update', 'stop', 'ref', 'unref', 'hasRef'] as const;
 
 export function nativeSpecs(c: Ctx, h: SharedHooks): Spec[] {
   const { a, v, rng, pool } = c;
+  // The package's batch function (watch.ts) is set by its first batched watcher: made here once, paused.
+  let batchReady = false;
+  const ensurePackageBatch = (): void => {
+    if (batchReady) return;
+    const [x, y] = s.socketpair();
+    try {
+      new s.Watcher(x, 0, () => {}, true).stop();
+    } finally {
+      s.close(x);
+      s.close(y);
+    }
+    batchReady = true;
+  };
+  const batchedCallback = (value: number): void => {
+    c.report.watchFires++;
+    if (value === 0 || value < -4095 || value > 15) c.report.check(new Error(`batched watcher value ${value}`), { name: 'batched watch callback', args: [value], inCallback: true });
+  };
   const { FD, nAddr } = a;
   const registryEvents = (bad: readonly unknown[]) => a.g(() => rng.pick([1, 2, 3]), () => rng.pick(bad));
   const fdOrBad = a.g(() => v.roFd(), () => v.badFd());
@@ -111,6 +128,32 @@ export function nativeSpecs(c: Ctx, h: SharedHooks): Spec[] {
       call: (fd: number, ev: number, cb: ConstructorParameters<typeof native.Watcher>[2]) => new native.Watcher(fd, ev, cb),
       kinds: [FD.watch, a.g(() => rng.int(16), () => rng.pick<unknown>([16, -1, NaN, '1'])), a.g(() => a.nativeWatchCallback, () => rng.pick<unknown>([null, 5, {}]))],
       created: (w) => pool.watchers.push(w as NativeWatcher),
+    }),
+    spec({
+      // A batched watcher: its events come through the package's batch function (watch.ts), set up here first.
+      name: 'new native.Watcher (batched)',
+      covers: 'native.Watcher',
+      call: (fd: number, ev: number, batched: unknown) => {
+        ensurePackageBatch();
+        return new native.Watcher(fd, ev, batchedCallback, batched as boolean);
+      },
+      kinds: [FD.watch, a.g(() => rng.int(16) & ~2, () => rng.pick<unknown>([16, -1, NaN, '1'])), a.g(() => true, () => rng.pick<unknown>([false, 1, 'yes', null, {}]))],
+      created: (w) => pool.watchers.push(w as NativeWatcher),
+    }),
+    spec({
+      // Once per thread, and the package's batch is set first: every call is refused (EEXIST, or a TypeError
+      // for what is not a function, an Int32Array and an Array), and deliveries go on to the package's.
+      name: 'native.setWatchBatch',
+      covers: 'native.setWatchBatch',
+      call: (fn: unknown, out: unknown, fns: unknown) => {
+        ensurePackageBatch();
+        return native.setWatchBatch(fn as (n: number) => void, out as Int32Array, fns as Array<undefined>);
+      },
+      kinds: [
+        a.g(() => () => {}, () => rng.pick<unknown>([null, 5, {}, 'fn'])),
+        a.g(() => new Int32Array(rng.pick([0, 1, 257])), () => rng.pick<unknown>([new Uint32Array(4), new Float64Array(2), [], null])),
+        a.g(() => new Array<undefined>(rng.int(300)).fill(undefined), () => rng.pick<unknown>([{}, null, new Int32Array(2)])),
+      ],
     }),
     spec({
       name: 'native.Watcher methods',
