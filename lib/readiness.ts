@@ -5,7 +5,7 @@
  * again: readiness is a hint, another waiter may have taken the bytes first.
  */
 import { abortError, errnoError, outOfRange } from './errors';
-import { batchedStops, Watcher, WATCH_READ, WATCH_WRITE } from './watch';
+import { batchedStops, pollError, Watcher, WATCH_READ, WATCH_WRITE } from './watch';
 
 /** A call waiting for readiness. */
 interface Waiter {
@@ -278,7 +278,8 @@ export class Readiness implements SignalOwner {
     if (this.#watcher === null) {
       if (needed === 0) return;
       this.#stops = batchedStops();
-      this.#watcher = new Watcher(this.fd, needed, (err, ready) => this.#onReady(err, ready), true); // batched: see watch.ts
+      // Batched, called by the addon with no wrapper between (see watch.ts): the ready events, or -errno.
+      this.#watcher = Watcher.batched(this.fd, needed, (value) => (value < 0 ? this.#onReady(pollError(value), 0) : this.#onReady(null, value)));
       this.#events = needed;
     } else if ((this.#events & needed) !== needed) {
       this.#update(this.#events | needed);

@@ -70,6 +70,14 @@ function setBatch(): void {
   batchSet = true;
 }
 
+// The constructor's mode for Watcher.batched: the callback goes to the addon as it is.
+const RAW = Symbol('raw');
+
+/** The error of a batched watcher's negative value (a libuv error: -errno). @internal */
+export function pollError(value: number): Error {
+  return errnoErrorFromNumber(-value, 'poll');
+}
+
 /** A running {@link watch}. */
 export class Watcher {
   readonly fd: number;
@@ -78,20 +86,22 @@ export class Watcher {
 
   /**
    * @internal Use {@link watch}. `batched`: called with the other ready watchers of the same loop turn, in
-   * one call from the addon (the async methods' Readiness); the callback then runs in that call's async
-   * context, not one of its own.
+   * one call from the addon (see {@link Watcher.batched}).
    */
-  constructor(fd: number, events: number, callback: WatchCallback, batched = false) {
+  constructor(fd: number, events: number, callback: WatchCallback, batched: boolean | typeof RAW = false) {
     // The addon only sees the wrapper below: a non-function callback would be an uncaught TypeError on the loop.
     if (typeof callback !== 'function') throw invalidArgType('callback', 'of type function', callback);
     this.fd = fd;
     this.#events = events;
-    if (batched) {
+    if (batched === RAW) {
+      setBatch();
+      this.#native = new native.Watcher(fd, events, callback as unknown as (value: number) => void, true);
+    } else if (batched) {
       setBatch();
       this.#native = new native.Watcher(fd, events, (value: number) => {
         if (value < 0) {
           this.#events = 0; // libuv stopped polling: paused until the next update()
-          callback.call(this, errnoErrorFromNumber(-value, 'poll'), 0);
+          callback.call(this, pollError(value), 0);
         } else {
           callback.call(this, null, value);
         }
@@ -102,6 +112,17 @@ export class Watcher {
         callback.call(this, err, ready);
       });
     }
+  }
+
+  /**
+   * @internal A batched watcher whose callback the addon calls itself, with no wrapper: `onValue(events)`, or
+   * `onValue(-errno)` (see {@link pollError}) when polling failed, after which the watcher is paused until its
+   * owner calls update(). Its events reach JavaScript with the other ready watchers of the same loop turn, in
+   * one call (native/watcher.cc), in that call's async context rather than one of its own. For the async
+   * methods' Readiness: a ready fd costs one function call between the addon and the Readiness.
+   */
+  static batched(fd: number, events: number, onValue: (value: number) => void): Watcher {
+    return new Watcher(fd, events, onValue as unknown as WatchCallback, RAW);
   }
 
   /**

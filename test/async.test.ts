@@ -1073,15 +1073,17 @@ describe('Readiness: the waiting of the async methods, on the event loop', () =>
   });
 
   it('a watcher error rejects every waiting call, readers and writers, with it; later waits watch again', async () => {
-    // A real poll error is rare (sockfd reports socket errors as readiness): give the callback one.
-    const made: Array<{ w: s.Watcher; cb: s.WatchCallback }> = [];
+    // A real poll error is rare (sockfd reports socket errors as readiness): give the callback one, as the
+    // addon would (a negative libuv error).
+    const made: Array<{ w: s.Watcher; cb: (value: number) => void }> = [];
     vi.resetModules();
     vi.doMock('../lib/watch', async (importOriginal) => {
       const orig = await importOriginal<typeof import('../lib/watch')>();
       class SpyWatcher extends orig.Watcher {
-        constructor(fd: number, events: number, cb: s.WatchCallback) {
-          super(fd, events, cb);
-          made.push({ w: this, cb });
+        static override batched(fd: number, events: number, onValue: (value: number) => void): s.Watcher {
+          const w = orig.Watcher.batched(fd, events, onValue);
+          made.push({ w, cb: onValue });
+          return w;
         }
       }
       return { ...orig, Watcher: SpyWatcher };
@@ -1097,9 +1099,9 @@ describe('Readiness: the waiting of the async methods, on the event loop', () =>
       const rd = r.wait(s.WATCH_READ, 'recv', ac.signal);
       const wr = r.wait(s.WATCH_WRITE, 'send');
       expect(made).toHaveLength(1);
-      const err = Object.assign(new Error('poll EIO'), { code: 'EIO', syscall: 'poll' });
-      made[0].cb.call(made[0].w, err, 0);
-      await expect(rd).rejects.toBe(err);
+      made[0].cb(-osConstants.errno.EIO);
+      const err = await rd.then(() => null, (e: Error) => e);
+      expect(err).toMatchObject({ code: 'EIO', syscall: 'poll', errno: -osConstants.errno.EIO, message: 'poll EIO' });
       await expect(wr).rejects.toBe(err);
       expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1); // followed until r closes
       expect(made[0].w.events).toBe(0); // paused
