@@ -5,7 +5,7 @@
  * again: readiness is a hint, another waiter may have taken the bytes first.
  */
 import { abortError, errnoError, outOfRange } from './errors';
-import { batchedStops, pollError, Watcher, WATCH_READ, WATCH_WRITE } from './watch';
+import { batchedStops, batchedWatcher, pollError, type Watcher, WATCH_READ, WATCH_WRITE } from './watch';
 
 /** A call waiting for readiness. */
 interface Waiter {
@@ -279,7 +279,7 @@ export class Readiness implements SignalOwner {
       if (needed === 0) return;
       this.#stops = batchedStops();
       // Batched, called by the addon with no wrapper between (see watch.ts): the ready events, or -errno.
-      this.#watcher = Watcher.batched(this.fd, needed, (value) => (value < 0 ? this.#onReady(pollError(value), 0) : this.#onReady(null, value)));
+      this.#watcher = batchedWatcher(this.fd, needed, (value) => (value < 0 ? this.#onReady(pollError(value), 0) : this.#onReady(null, value)));
       this.#events = needed;
     } else if ((this.#events & needed) !== needed) {
       this.#update(this.#events | needed);

@@ -70,7 +70,7 @@ function setBatch(): void {
   batchSet = true;
 }
 
-// The constructor's mode for Watcher.batched: the callback goes to the addon as it is.
+// The constructor's mode for batchedWatcher: the callback goes to the addon as it is.
 const RAW = Symbol('raw');
 
 /** The error of a batched watcher's negative value (a libuv error: -errno). @internal */
@@ -86,7 +86,7 @@ export class Watcher {
 
   /**
    * @internal Use {@link watch}. `batched`: called with the other ready watchers of the same loop turn, in
-   * one call from the addon (see {@link Watcher.batched}).
+   * one call from the addon (see {@link batchedWatcher}).
    */
   constructor(fd: number, events: number, callback: WatchCallback, batched: boolean | typeof RAW = false) {
     // The addon only sees the wrapper below: a non-function callback would be an uncaught TypeError on the loop.
@@ -114,16 +114,6 @@ export class Watcher {
     }
   }
 
-  /**
-   * @internal A batched watcher whose callback the addon calls itself, with no wrapper: `onValue(events)`, or
-   * `onValue(-errno)` (see {@link pollError}) when polling failed, after which the watcher is paused until its
-   * owner calls update(). Its events reach JavaScript with the other ready watchers of the same loop turn, in
-   * one call (native/watcher.cc), in that call's async context rather than one of its own. For the async
-   * methods' Readiness: a ready fd costs one function call between the addon and the Readiness.
-   */
-  static batched(fd: number, events: number, onValue: (value: number) => void): Watcher {
-    return new Watcher(fd, events, onValue as unknown as WatchCallback, RAW);
-  }
 
   /**
    * The native watcher while it runs, else null. `close(fd)` stops the watcher of that fd natively (libuv must
@@ -201,6 +191,18 @@ export class Watcher {
   hasRef(): boolean {
     return this.#native?.hasRef() ?? false;
   }
+}
+
+/**
+ * @internal A batched watcher whose callback the addon calls itself, with no wrapper: `onValue(events)`, or
+ * `onValue(-errno)` (see {@link pollError}) when polling failed, after which the watcher is paused until its
+ * owner calls update(). Its events reach JavaScript with the other ready watchers of the same loop turn, in
+ * one call (native/watcher.cc), in that call's async context rather than one of its own. For the async
+ * methods' Readiness: a ready fd costs one function call between the addon and the Readiness. Not exported
+ * by the package.
+ */
+export function batchedWatcher(fd: number, events: number, onValue: (value: number) => void): Watcher {
+  return new Watcher(fd, events, onValue as unknown as WatchCallback, RAW);
 }
 
 /**

@@ -1079,14 +1079,12 @@ describe('Readiness: the waiting of the async methods, on the event loop', () =>
     vi.resetModules();
     vi.doMock('../lib/watch', async (importOriginal) => {
       const orig = await importOriginal<typeof import('../lib/watch')>();
-      class SpyWatcher extends orig.Watcher {
-        static override batched(fd: number, events: number, onValue: (value: number) => void): s.Watcher {
-          const w = orig.Watcher.batched(fd, events, onValue);
-          made.push({ w, cb: onValue });
-          return w;
-        }
-      }
-      return { ...orig, Watcher: SpyWatcher };
+      const batchedWatcher = (fd: number, events: number, onValue: (value: number) => void): s.Watcher => {
+        const w = orig.batchedWatcher(fd, events, onValue);
+        made.push({ w, cb: onValue });
+        return w;
+      };
+      return { ...orig, batchedWatcher };
     });
     try {
       const { Readiness: SpiedReadiness } = await import('../lib/readiness');
