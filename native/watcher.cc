@@ -57,7 +57,8 @@ struct Registry {
   // The batched watchers' delivery (see the top of this file), set up by setWatchBatch().
   uv_check_t* check = nullptr;
   std::vector<Handle*> queued;
-  std::vector<Handle*> delivering;  // the queue being delivered (OnCheck)
+  std::vector<Handle*> delivering;  // the queue being delivered (Deliver)
+  bool in_delivery = false;
   napi_ref batch_fn = nullptr;     // function(count): takes out[0..count) and fns[0..count)
   napi_ref batch_out = nullptr;    // Int32Array: each entry's events, or a negative libuv error; then the stops
   napi_ref batch_fns = nullptr;    // Array, pre-filled: each entry's callback
@@ -104,6 +105,11 @@ void CloseHandle(Handle* handle) {
 }
 
 void OnTeardown(napi_async_cleanup_hook_handle hook, void* arg);
+
+// The most entries one call into JavaScript delivers: the length of the module's arrays (watch.ts's BATCH).
+// Also the size at which the poll phase delivers the queue itself (see Queue).
+constexpr uint32_t kBatch = 256;
+void Deliver(Registry* reg);
 
 // uv_poll_start that cannot abort the process. libuv adds the fd to its epoll set only at the next loop
 // iteration, and calls abort() if that epoll_ctl fails with anything but EEXIST. uv_poll_init checked the fd
@@ -328,8 +334,15 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     if (status < 0) {
       h->queued_status = status;
     } else {
-      h->queued_events |= events;  // libuv may poll twice in one poll phase
+      h->queued_events |= events;
     }
+    // A full chunk is delivered now, in the poll phase. When epoll_wait fills libuv's event array (1024), libuv
+    // polls again at once, before the check phase; level-triggered, every fd still unread would be reported
+    // again, and the kernel would re-poll each of them up to 48 times per loop turn. Delivered in chunks as
+    // they fill, the fds are read before that next epoll_wait. Nothing here may touch this object after:
+    // the JavaScript may have stopped it, or let it be collected.
+    Registry* reg = h->registry;
+    if (reg->queued.size() >= kBatch) Deliver(reg);
   }
 
 
@@ -396,15 +409,14 @@ bool AfterCall(napi_env env, napi_status st) {
   return false;  // the environment began to stop
 }
 
-// The check phase: delivers the batched watchers' queue, in chunks of at most kBatch. The queue is taken whole
-// first: between chunks JavaScript may stop watchers (their handles, freed only after the check phase, then
-// have no owner and are skipped) or pause them (skipped too), and it cannot queue more (only the poll phase
-// does).
-constexpr uint32_t kBatch = 256;
-
-void OnCheck(uv_check_t* check) {
-  Registry* reg = static_cast<Registry*>(check->data);
-  if (reg->queued.empty() || reg->tearing_down) return;
+// Delivers the batched watchers' queue, in chunks of at most kBatch: at the check phase, and from the poll
+// phase when a chunk is full (see Watcher::Queue). The queue is taken whole first: between chunks JavaScript
+// may stop watchers (their handles, freed only in the closing phase, after the check phase, then have no owner
+// and are skipped) or pause them (skipped too); it cannot queue more, since only libuv's poll callbacks do,
+// and they never run inside JavaScript.
+void Deliver(Registry* reg) {
+  if (reg->queued.empty() || reg->tearing_down || reg->in_delivery) return;
+  reg->in_delivery = true;
   std::vector<Handle*>& batch = reg->delivering;
   batch.swap(reg->queued);
   for (Handle* h : batch) h->queued = false;
@@ -448,7 +460,10 @@ void OnCheck(uv_check_t* check) {
     napi_close_handle_scope(env, scope);
   }
   batch.clear();  // keeps its capacity for the next iteration
+  reg->in_delivery = false;
 }
+
+void OnCheck(uv_check_t* check) { Deliver(static_cast<Registry*>(check->data)); }
 
 // A batched watcher was stopped by close(fd), behind its owner's back: the count after the batch entries of
 // the module's Int32Array goes up by one, so that JavaScript learns it with a read of memory at each wait
