@@ -1282,9 +1282,10 @@ describe('worker_threads', () => {
 
   it('workers terminated while they serve traffic (the batched path busy every turn): no crash, no fd left', async () => {
     for (let round = 0; round < 6; round++) {
+      // 300 pairs: a turn can have more ready sockets than a chunk (256), delivered from the poll phase then.
       const w = worker(`
         const { parentPort } = require('node:worker_threads');
-        const pairs = Array.from({ length: 40 }, () => s.socketpair().map((fd) => new s.Socket(s.AF_UNIX, s.SOCK_STREAM, 0, fd)));
+        const pairs = Array.from({ length: 300 }, () => s.socketpair().map((fd) => new s.Socket(s.AF_UNIX, s.SOCK_STREAM, 0, fd)));
         parentPort.postMessage({ fds: pairs.flat().map((x) => x.fileno()) });
         let turns = 0;
         for (const [a, b] of pairs) {

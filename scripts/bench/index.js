@@ -42,7 +42,7 @@ function markdown(results, machineLine) {
     else lines.push(`| ${r.call} | ${r.n} | ${fmtNs(r.cSingleThread)} | ${fmtNs(r.c)} | ${fmtNs(r.raw)} | ${r.ratioRaw.toFixed(2)} | ${fmtNs(r.selector)} | ${r.ratioSelector.toFixed(2)} | ${fmtNs(r.selector - r.c)} |`);
   }
   const srv = results.servers;
-  lines.push('', `## The demo server (lock-step clients from a C load generator, ${srv.windowMs / 1000} s per run)`, '',
+  lines.push('', `## The demo server (lock-step clients from a C load generator, ${srv.windowMs / 1000} s per run${runsText(srv)})`, '',
     'CPU: the server process\'s user + system time per answered message (its child processes\' too: prefork).', '',
     '| connections | server | messages/s | vs C | CPU per message | vs C | vs C-uring | latency p50 | p99 |', '|---|---|---|---|---|---|---|---|---|');
   for (const r of srv.rows) {
@@ -56,9 +56,20 @@ function markdown(results, machineLine) {
   return lines.join('\n');
 }
 
+/** How the rows were chosen, when each server ran more than once. */
+function runsText(srv) {
+  const rounds = srv.rounds ?? 1;
+  return rounds > 1 ? `, the best of ${rounds} interleaved runs (each row is one run: its CPU, throughput and latency)` : '';
+}
+
 async function main() {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
+  const roundsArg = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : undefined;
+  if (roundsArg !== undefined && !(Number.isInteger(roundsArg) && roundsArg >= 1)) {
+    process.stderr.write('--rounds takes a whole number of at least 1\n');
+    process.exit(2);
+  }
   const outDir = args.includes('--out') ? path.resolve(args[args.indexOf('--out') + 1]) : path.resolve(__dirname, '..', '..', 'docs', 'bench');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sockfd-bench-'));
   const started = Date.now();
@@ -70,12 +81,12 @@ async function main() {
     const machine = readiness.machine();
     const machineLine = `${machine.cpus} x ${machine.model}, Linux ${machine.kernel}, Node ${machine.node}`;
     const ready = readiness.run({ quick, progress });
-    const srv = await servers.run({ quick, tmp, progress });
+    const srv = await servers.run({ quick, tmp, progress, rounds: roundsArg });
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
 
     console.log(`\nMachine: ${machineLine}${quick ? ' (quick mode: short runs, rough numbers)' : ''}\n`);
     readiness.print(ready);
-    console.log(`\nDemo server: lock-step clients (C load generator), ${srv.windowMs / 1000} s per run; CPU = the server process's user + system time`);
+    console.log(`\nDemo server: lock-step clients (C load generator), ${srv.windowMs / 1000} s per run${runsText(srv)}; CPU = the server process's user + system time`);
     console.log('connections  server        msgs/s      vs C    CPU/msg    vs C    p50 latency  p99');
     for (const r of srv.rows) {
       const head = `${String(r.connections).padEnd(12)} ${r.server.padEnd(13)}`;
