@@ -5,7 +5,7 @@
  * again: readiness is a hint, another waiter may have taken the bytes first.
  */
 import { abortError, errnoError, outOfRange } from './errors';
-import { batchedStops, batchedWatcher, pollError, type Watcher, WATCH_READ, WATCH_WRITE } from './watch';
+import { batchedWatcher, pollError, type Watcher, WATCH_READ, WATCH_WRITE } from './watch';
 
 /** A call waiting for readiness. */
 interface Waiter {
@@ -120,6 +120,9 @@ function waitersOf(signal: AbortSignal): SignalWaiters {
   return sw;
 }
 
+/** The error of the calls that waited on an fd that sockfd's close(fd) closed behind the Readiness's back. */
+const closedByFd = (syscall: string): Error => errnoError('EBADF', syscall);
+
 /** Makes the error a close rejects a waiting call with, from its system call's name. */
 export type CloseError = (syscall: string) => Error;
 
@@ -152,8 +155,6 @@ export class Readiness implements SignalOwner {
   // signal only then, and at close() or the signal's abort.
   #sw: SignalWaiters | null = null;
   #swCount = 0;
-  // batchedStops() when this object last knew its watcher to be running.
-  #stops = 0;
 
   constructor(fd: number) {
     this.fd = fd;
@@ -184,13 +185,6 @@ export class Readiness implements SignalOwner {
 
   #enqueue(events: number, syscall: string, signal: AbortSignal | undefined, retry: ((arg: any) => unknown) | null, arg?: unknown): Promise<unknown> { // eslint-disable-line @typescript-eslint/no-explicit-any
     if (events !== WATCH_READ && events !== WATCH_WRITE) throw outOfRange('events', 'WATCH_READ (1) or WATCH_WRITE (2)', events);
-    // sockfd's close(fd) stops the watcher of that fd natively, without JavaScript: if the fd was closed behind
-    // this object's back, nothing will ever wake a waiter (and the number may be another file's by now). The
-    // addon counts such stops; only a change in the count makes this ask the watcher.
-    if (this.#watcher !== null && batchedStops() !== this.#stops) {
-      this.#stops = batchedStops();
-      if (this.#watcher.stopped) this.close((sc) => errnoError('EBADF', sc));
-    }
     if (this.#closed !== null) return Promise.reject(this.#closed(syscall));
     if (signal?.aborted) return Promise.reject(abortError(signal));
     const list = events === WATCH_READ ? this.#readers : this.#writers;
@@ -277,9 +271,14 @@ export class Readiness implements SignalOwner {
     const needed = (this.#readers.length > 0 ? WATCH_READ : 0) | (this.#writers.length > 0 ? WATCH_WRITE : 0);
     if (this.#watcher === null) {
       if (needed === 0) return;
-      this.#stops = batchedStops();
-      // Batched, called by the addon with no wrapper between (see watch.ts): the ready events, or -errno.
-      this.#watcher = batchedWatcher(this.fd, needed, (value) => (value < 0 ? this.#onReady(pollError(value), 0) : this.#onReady(null, value)));
+      // Batched, called by the addon with no wrapper between (see watch.ts): the ready events, -errno, or 0 when
+      // sockfd's close(fd) of this fd stopped the watcher behind this object's back: nothing would ever wake a
+      // waiter again (and the number may be another file's by now), so every waiting call rejects with EBADF.
+      this.#watcher = batchedWatcher(this.fd, needed, (value) => {
+        if (value > 0) this.#onReady(null, value);
+        else if (value < 0) this.#onReady(pollError(value), 0);
+        else this.close(closedByFd);
+      });
       this.#events = needed;
     } else if ((this.#events & needed) !== needed) {
       this.#update(this.#events | needed);

@@ -25,10 +25,9 @@ export type WatchCallback = (this: Watcher, err: Error | null, events: number) =
 // Batched watchers (the async Socket methods' Readiness, not watch()): the addon queues their events during
 // libuv's poll phase and calls `deliver` once, right after it, with all of them (native/watcher.cc): one
 // crossing into JavaScript per loop turn instead of one per ready fd. Entry i: the watcher's callback in
-// batchFns[i], its events (or a negative libuv error) in batchOut[i]. After the entries, batchOut[BATCH]
-// counts the batched watchers that close(fd) stopped (see batchedStops). BATCH is the addon's kBatch.
+// batchFns[i], its events (or a negative libuv error) in batchOut[i]. BATCH is the addon's kBatch.
 const BATCH = 256;
-const batchOut = new Int32Array(BATCH + 1);
+const batchOut = new Int32Array(BATCH);
 const batchFns: Array<((value: number) => void) | undefined> = new Array<undefined>(BATCH).fill(undefined);
 let batchSet = false;
 
@@ -49,14 +48,6 @@ function deliver(count: number): void {
     }
   }
   if (failed) throw first;
-}
-
-/**
- * @internal How many batched watchers sockfd's close(fd) has stopped in this thread so far (wrapping): a
- * Readiness that sees it unchanged since its last look knows its watcher was not, without asking the addon.
- */
-export function batchedStops(): number {
-  return batchOut[BATCH];
 }
 
 function setBatch(): void {
@@ -196,7 +187,8 @@ export class Watcher {
 /**
  * @internal A batched watcher whose callback the addon calls itself, with no wrapper: `onValue(events)`, or
  * `onValue(-errno)` (see {@link pollError}) when polling failed, after which the watcher is paused until its
- * owner calls update(). Its events reach JavaScript with the other ready watchers of the same loop turn, in
+ * owner calls update(), or `onValue(0)`, at once from inside sockfd's close(fd) of the watched fd, which
+ * stopped the watcher for good. Its events reach JavaScript with the other ready watchers of the same loop turn, in
  * one call (native/watcher.cc), in that call's async context rather than one of its own. For the async
  * methods' Readiness: a ready fd costs one function call between the addon and the Readiness. Not exported
  * by the package.

@@ -60,7 +60,7 @@ struct Registry {
   std::vector<Handle*> delivering;  // the queue being delivered (Deliver)
   bool in_delivery = false;
   napi_ref batch_fn = nullptr;     // function(count): takes out[0..count) and fns[0..count)
-  napi_ref batch_out = nullptr;    // Int32Array: each entry's events, or a negative libuv error; then the stops
+  napi_ref batch_out = nullptr;    // Int32Array: each entry's events, or a negative libuv error
   napi_ref batch_fns = nullptr;    // Array, pre-filled: each entry's callback
   std::unique_ptr<Napi::AsyncContext> batch_context;
 
@@ -465,23 +465,19 @@ void Deliver(Registry* reg) {
 
 void OnCheck(uv_check_t* check) { Deliver(static_cast<Registry*>(check->data)); }
 
-// A batched watcher was stopped by close(fd), behind its owner's back: the count after the batch entries of
-// the module's Int32Array goes up by one, so that JavaScript learns it with a read of memory at each wait
-// instead of asking every watcher (a call into the addon per wait). Called from JavaScript's close().
-void CountStop(napi_env env, Registry* reg) {
-  napi_handle_scope scope;
-  if (reg->batch_out == nullptr || napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value out;
-  napi_typedarray_type type;
-  size_t length = 0;
-  void* data = nullptr;
-  if (napi_get_reference_value(env, reg->batch_out, &out) == napi_ok && out != nullptr &&
-      napi_get_typedarray_info(env, out, &type, &length, &data, nullptr, nullptr) == napi_ok &&
-      type == napi_int32_array && data != nullptr && length > kBatch) {
-    int32_t* stops = static_cast<int32_t*>(data) + kBatch;
-    *stops = static_cast<int32_t>(static_cast<uint32_t>(*stops) + 1u);  // wraps, never overflows
+// close(fd) stopped a batched watcher behind its owner's back: the owner (the async methods' Readiness) is
+// told at once, with the value 0, which no event is, so that the calls waiting on the fd reject now instead of
+// never settling. Called from JavaScript (close(), a ring's close): JavaScript may run here. The function is
+// the addon's own module's, which rejects promises and throws nothing; close() must not throw for it, so an
+// exception is dropped.
+void TellStopped(napi_env env, napi_value fn) {
+  napi_value arg, global, result;
+  if (napi_create_int32(env, 0, &arg) != napi_ok || napi_get_global(env, &global) != napi_ok) return;
+  if (napi_call_function(env, global, fn, 1, &arg, &result) != napi_ok) {
+    bool pending = false;
+    napi_value exception;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) napi_get_and_clear_last_exception(env, &exception);
   }
-  napi_close_handle_scope(env, scope);
 }
 
 void OnCheckClose(uv_handle_t* h) {
@@ -541,13 +537,15 @@ void StopWatcherForClose(napi_env env, int fd) {
   auto it = reg->open.find(fd);
   if (it == reg->open.end()) return;
   Handle* h = it->second;
-  if (h->batched) CountStop(env, reg);
+  // A batched watcher's callback, taken while the object still holds it: the stop lets the object go.
+  napi_value told = h->batched && h->owner != nullptr && !EnvStopping(env) ? h->owner->CallbackValue() : nullptr;
   if (h->owner != nullptr) {
     h->owner->StopForClose();
   } else {
     uv_poll_stop(&h->poll);
     CloseHandle(h);
   }
+  if (told != nullptr) TellStopped(env, told);
 }
 
 namespace {

@@ -823,6 +823,26 @@ describe('attempt(): every system call of the async methods, one non-blocking at
     expect(da.names()).toEqual(['setBlocking', 'recv', 'recv']);
   });
 
+  it("calls waiting on a fd that sockfd's close(fd) closes behind the Socket's back reject with EBADF at once", async () => {
+    const [a, b] = unixPair();
+    a.setsockopt(s.SOL_SOCKET, s.SO_SNDBUF, 4096);
+    const reading = a.recvAsync(10).then(() => 'resolved', (e: Error) => e);
+    const sending = a.sendAllAsync(Buffer.alloc(1 << 20)).then(() => 'resolved', (e: Error) => e); // fills, then waits
+    const { server } = tcpServer();
+    const accepting = server.acceptAsync().then(() => 'resolved', (e: Error) => e);
+    await tick(10);
+    s.close(a.fileno()); // not a.close(): the Socket does not know
+    s.close(server.fileno());
+    expect(await reading).toMatchObject({ code: 'EBADF', syscall: 'recv' });
+    expect(await sending).toMatchObject({ code: 'EBADF', syscall: 'send' });
+    expect(await accepting).toMatchObject({ code: 'EBADF', syscall: 'accept' });
+    // And later calls too, without a system call on the number (another file's by now, perhaps).
+    await expect(a.recvAsync(10)).rejects.toMatchObject({ code: 'EBADF' });
+    a.detach();
+    server.detach();
+    b.close();
+  });
+
   it('sendAllAsync: each partial send and each would-block is one attempt, and the counts add up', async () => {
     const [a, b] = recordingPair();
     a.setsockopt(s.SOL_SOCKET, s.SO_SNDBUF, 4096);

@@ -50,10 +50,31 @@ function markdown(results, machineLine) {
     else if (r.error) lines.push(`| ${r.connections} | ${r.server} | error: ${r.error.split('\n')[0]} | | | | | | |`);
     else lines.push(`| ${r.connections} | ${r.server} | ${r.messagesPerSecond.toFixed(0)}${r.refused ? ` (${r.refused} refused)` : ''} | ${(r.throughputVsC ?? 0).toFixed(2)} | ${r.cpuPerMessageUs.toFixed(2)} us | ${(r.cpuVsC ?? 0).toFixed(2)} | ${r.cpuVsCUring ? r.cpuVsCUring.toFixed(2) : ''} | ${fmtUs(r.p50Us)} | ${fmtUs(r.p99Us)} |`);
   }
+  const growth = growthRows(srv.rows, 100, 10000);
+  if (growth.length > 0) {
+    lines.push('', '## From 100 to 10000 connections', '',
+      'Each server\'s CPU per message as a multiple of C\'s in the same run, at 100 and at 10000 connections, and how much that',
+      'multiple grew (C\'s own CPU per message grows too: the kernel\'s share does).', '',
+      '| server | CPU per message at 100 | vs C | at 10000 | vs C | growth of the multiple |', '|---|---|---|---|---|---|');
+    for (const g of growth) {
+      lines.push(`| ${g.server} | ${g.from.cpuPerMessageUs.toFixed(2)} us | ${g.from.cpuVsC.toFixed(2)} | ${g.to.cpuPerMessageUs.toFixed(2)} us | ${g.to.cpuVsC.toFixed(2)} | ${g.growth >= 0 ? '+' : ''}${(g.growth * 100).toFixed(0)}% |`);
+    }
+  }
   const m = srv.memory;
   lines.push('', '## Memory', '', `The epoll server with ${m.welcomed} idle connections: resident memory ${m.rssBeforeKiB} KiB before,`,
     `${m.rssAfterKiB} KiB after: ${m.bytesPerConnection.toFixed(0)} bytes per connection.`, '');
   return lines.join('\n');
+}
+
+/** The servers measured at both connection counts: their multiple of C's CPU per message at each, and its growth. */
+function growthRows(rows, from, to) {
+  const out = [];
+  for (const r of rows) {
+    if (r.connections !== from || r.server === 'C' || r.cpuVsC === undefined) continue;
+    const t = rows.find((x) => x.server === r.server && x.connections === to && x.cpuVsC !== undefined);
+    if (t) out.push({ server: r.server, from: r, to: t, growth: t.cpuVsC / r.cpuVsC - 1 });
+  }
+  return out;
 }
 
 /** How the rows were chosen, when each server ran more than once. */

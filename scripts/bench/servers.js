@@ -133,10 +133,10 @@ async function memory(kind, bins, conns) {
 
 /**
  * Each server at each connection count, `rounds` times (best of them kept: on a shared machine noise only ever
- * adds CPU), the rounds of one connection count interleaved, every other one in reverse order, so that the
- * machine's drift falls on every server alike and each ratio compares runs made minutes apart at most.
+ * adds CPU), the rounds of one connection count interleaved, each starting further along the list, so that
+ * the machine's drift falls on every server alike and each ratio compares runs made minutes apart at most.
  */
-async function run({ quick, tmp, progress, rounds = quick ? 1 : 2 }) {
+async function run({ quick, tmp, progress, rounds = quick ? 1 : 3 }) {
   const bins = { loadgen: compile('loadgen', tmp), ref: compile('ref-server', tmp) };
   if (URING_UNAVAILABLE === null) bins.refUring = compile('ref-uring-server', tmp);
   else progress(`servers: no C io_uring reference here: ${URING_UNAVAILABLE}`);
@@ -151,7 +151,10 @@ async function run({ quick, tmp, progress, rounds = quick ? 1 : 2 }) {
   for (const conns of connCounts) {
     const runs = new Map(servers.map((kind) => [kind, []]));
     for (let round = 0; round < rounds; round++) {
-      for (const kind of round % 2 === 0 ? servers : [...servers].reverse()) {
+      // Each round starts further along the list (rotated), so that a server's runs are spread over the rounds'
+      // time instead of falling next to each other (as a reversed order does at the turn).
+      const shift = Math.floor((round * servers.length) / rounds);
+      for (const kind of [...servers.slice(shift), ...servers.slice(0, shift)]) {
         progress(`servers: ${kind} with ${conns} connections, round ${round + 1} of ${rounds} (${++done}/${total})`);
         if (kind === 'threads' && conns > 100) {
           if (round === 0) runs.get(kind).push({ skipped: 'one worker thread (a whole V8 isolate, ~10 MB) per connection: 1000 would need ~10 GB' });
