@@ -26,7 +26,7 @@ interface Waiter {
   /** The waiters of its AbortSignal, if it has one. */
   readonly sw: SignalWaiters | undefined;
   /** Whether its Readiness follows it for that signal (the Readiness's own signal), not `sw.waiters`. */
-  readonly own: boolean;
+  own: boolean;
   settled: boolean;
 }
 
@@ -189,9 +189,8 @@ export class Readiness implements SignalOwner {
     if (signal?.aborted) return Promise.reject(abortError(signal));
     const list = events === WATCH_READ ? this.#readers : this.#writers;
     const sw = signal === undefined ? undefined : waitersOf(signal);
-    const own = sw !== undefined && (sw === this.#sw || this.#swCount === 0);
     const promise = new Promise<unknown>(capture);
-    const waiter: Waiter = { syscall, list, retry, arg, resolve: captured.resolve!, reject: captured.reject!, sw, own, settled: false };
+    const waiter: Waiter = { syscall, list, retry, arg, resolve: captured.resolve!, reject: captured.reject!, sw, own: false, settled: false };
     list.push(waiter);
     try {
       this.#interest();
@@ -202,8 +201,24 @@ export class Readiness implements SignalOwner {
       waiter.reject(err as Error);
       return promise;
     }
-    if (own) this.#follow(sw);
-    else sw?.add(waiter);
+    // Creating the watcher runs async_hooks' init callbacks, any JavaScript: it may have closed this object
+    // (which rejected the waiter) or aborted the signal (before anything followed it), or waited here itself.
+    if (waiter.settled) return promise;
+    if (sw !== undefined) {
+      if (sw.signal.aborted) {
+        const i = list.indexOf(waiter);
+        if (i >= 0) list.splice(i, 1);
+        waiter.settled = true;
+        waiter.reject(abortError(sw.signal));
+        return promise;
+      }
+      if (sw === this.#sw || this.#swCount === 0) {
+        waiter.own = true;
+        this.#follow(sw);
+      } else {
+        sw.add(waiter);
+      }
+    }
     return promise;
   }
 
@@ -275,6 +290,8 @@ export class Readiness implements SignalOwner {
       // sockfd's close(fd) of this fd stopped the watcher behind this object's back: nothing would ever wake a
       // waiter again (and the number may be another file's by now), so every waiting call rejects with EBADF.
       this.#watcher = batchedWatcher(this.fd, needed, (value) => {
+        // A chunk's entries are taken before any of them runs: an earlier one may have closed this object.
+        if (this.#closed !== null) return;
         if (value > 0) this.#onReady(null, value);
         else if (value < 0) this.#onReady(pollError(value), 0);
         else this.close(closedByFd);
@@ -357,6 +374,12 @@ export class Readiness implements SignalOwner {
       return;
     }
     if (w.settled) return; // aborted or closed from within its own retry
+    if (w.own && w.sw!.signal.aborted) {
+      // Its own signal aborted from within its retry: abortOwn could not see it, out of the queue meanwhile.
+      this.#settle(w);
+      w.reject(abortError(w.sw!.signal));
+      return;
+    }
     if (result !== null) {
       this.#settle(w);
       w.resolve(result);

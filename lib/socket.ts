@@ -67,9 +67,6 @@ function checkOptions(options: unknown): AbortSignal | undefined {
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
   return signal;
 }
-/** What sendAllAsync returns when it sent everything at once: one settled promise for all such calls. */
-const DONE: Promise<void> = Promise.resolve();
-
 // recvAsync's slab (see Socket#recvSlab): a read of up to SLAB_MAX_READ bytes goes into the socket's slab, of
 // four times the size asked for, between SLAB_MIN and SLAB_MAX bytes; a larger read gets a Buffer of its own.
 const SLAB_MIN = 1024;
@@ -667,7 +664,8 @@ export class Socket {
    * slab alive, as a pooled Buffer keeps Node's pool: copy what is kept for long (`Buffer.from(buf)`).
    */
   #recvSlab(fd: number, size: number): Buffer | null {
-    if (size > SLAB_MAX_READ || size === 0) return raw.recv(fd, size);
+    // Stream sockets only: a datagram socket's slab would show one peer's datagrams to code given another's.
+    if (size > SLAB_MAX_READ || size === 0 || !this.#stream) return raw.recv(fd, size);
     let slab = this.#slab;
     if (slab === null) {
       // No slab until the socket has received something: an idle connection costs no memory.
@@ -736,18 +734,18 @@ export class Socket {
       checkData(data);
       const first = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
       const total = byteLengthOf(first);
-      if (total === 0) return DONE;
+      if (total === 0) return Promise.resolve();
       const fd = this.#async('send', signal);
       // The first send reads the caller's view as it is (the addon reads it once); the usual case ends here,
-      // with no state, no closure, no new promise. (A view of a growable SharedArrayBuffer may have grown
+      // with no state and no closure. (A view of a growable SharedArrayBuffer may have grown
       // meanwhile, and sent more: all of what the call was given went.)
       const n = this.attempt('send', fd, first) as number | null;
-      if (n !== null && n >= total) return DONE;
+      if (n !== null && n >= total) return Promise.resolve();
       // The rest waits: from a fixed-length view of the call's bytes, which a later shrink cannot stretch.
       let bytes = asBytes(first);
       if (bytes.byteLength > total) bytes = bytes.subarray(0, total);
       const state: SendState = { bytes, total, sent: n ?? 0 };
-      if (n !== null && this.#sendMore(fd, state) !== null) return DONE;
+      if (n !== null && this.#sendMore(fd, state) !== null) return Promise.resolve();
       return this.#until(WATCH_WRITE, 'send', signal, this.#sendRetry ??= (st: SendState) => this.#sendMore(this.#live('send'), st), state);
     } catch (err) {
       return Promise.reject(err);

@@ -150,8 +150,13 @@ void InitSendfile(Napi::Env env, Napi::Object exports);
 int TranslateEai(int rc);
 void InitMsg(Napi::Env env, Napi::Object exports);
 
-// Stops and releases this environment's watcher of `fd`, if it has one (close() calls it first).
-void StopWatcherForClose(napi_env env, int fd);
+// Stops and releases this environment's watcher of `fd`, if it has one (close() calls it first). Runs no
+// JavaScript. Returns the function to tell (a batched watcher's owner, the async methods' Readiness), or null:
+// the caller passes it to TellStopped once it has finished what it does, since JavaScript may run there.
+napi_value StopWatcherForClose(napi_env env, int fd);
+// Tells a batched watcher's owner that close(fd) stopped it (see StopWatcherForClose). Runs JavaScript: call it
+// last, with nothing left to do after that depends on state the JavaScript may change. Takes null (nothing).
+void TellStopped(napi_env env, napi_value fn);
 
 // The selectors' event bits (Python's selectors.EVENT_READ / EVENT_WRITE).
 constexpr int kEventRead = 1;

@@ -134,8 +134,11 @@ Napi::Value Shutdown(const Napi::CallbackInfo& info) {
 // close a number another thread has just been given (libuv's uv__close_nocheckstdio does the same).
 Napi::Value Close(const Napi::CallbackInfo& info) {
   int fd = FdArg(info);
-  StopWatcherForClose(info.Env(), fd);  // libuv must not poll a closed fd: it aborts on the EBADF
-  if (::close(fd) < 0 && errno != EINTR && errno != EINPROGRESS) ThrowErrno(info.Env(), errno, "close");
+  napi_value told = StopWatcherForClose(info.Env(), fd);  // libuv must not poll a closed fd: it aborts on the EBADF
+  int rc = ::close(fd);
+  int err = errno;
+  TellStopped(info.Env(), told);  // JavaScript may run: only after the close, when nothing is left to do
+  if (rc < 0 && err != EINTR && err != EINPROGRESS) ThrowErrno(info.Env(), err, "close");
   return info.Env().Undefined();
 }
 

@@ -642,11 +642,13 @@ class Ring : public Napi::ObjectWrap<Ring> {
     io_uring_sqe* sqe = NextSqe("close");
     uint32_t slot = TakeSlot("close");
     // As close() does: a watch() of the fd is stopped first, or libuv would go on polling a closed number (and
-    // abort when its epoll_ctl fails).
-    StopWatcherForClose(info.Env(), fd);
+    // abort when its epoll_ctl fails). Its owner is told last, once the entry is queued: JavaScript may run
+    // there, and may use (or close) this ring.
+    napi_value told = StopWatcherForClose(info.Env(), fd);
     sqe->opcode = IORING_OP_CLOSE;
     sqe->fd = fd;
     Queue(sqe, slot, kClose, user);
+    TellStopped(info.Env(), told);
     return info.Env().Undefined();
   }
 

@@ -392,7 +392,7 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
   }
 
   friend void OnTeardown(napi_async_cleanup_hook_handle, void*);
-  friend void sockfd::StopWatcherForClose(napi_env, int);
+  friend napi_value sockfd::StopWatcherForClose(napi_env, int);
 };
 
 // Reports an exception that a callback into JavaScript left: nobody up the stack can catch it, so it is the
@@ -438,8 +438,10 @@ void Deliver(Registry* reg) {
       if (w == nullptr || (h->queued_status == 0 && !w->Started())) continue;  // stopped, or paused, since
       napi_value cb = w->CallbackValue();
       if (cb == nullptr) continue;
-      // Into an own, writable element (the array is the module's, pre-filled): no setter anywhere can run.
+      // Into an own, writable element (the array is the module's, pre-filled): no setter anywhere can run. (Should
+      // the raw addon's setWatchBatch have been given an array that runs code there, its exception is uncaught.)
       ok = napi_set_element(env, fns, n, cb) == napi_ok;
+      if (!ok) AfterCall(env, napi_pending_exception);
       values[n++] = h->queued_status < 0 ? h->queued_status : h->queued_events;
     }
     if (ok && n > 0) {
@@ -464,21 +466,6 @@ void Deliver(Registry* reg) {
 }
 
 void OnCheck(uv_check_t* check) { Deliver(static_cast<Registry*>(check->data)); }
-
-// close(fd) stopped a batched watcher behind its owner's back: the owner (the async methods' Readiness) is
-// told at once, with the value 0, which no event is, so that the calls waiting on the fd reject now instead of
-// never settling. Called from JavaScript (close(), a ring's close): JavaScript may run here. The function is
-// the addon's own module's, which rejects promises and throws nothing; close() must not throw for it, so an
-// exception is dropped.
-void TellStopped(napi_env env, napi_value fn) {
-  napi_value arg, global, result;
-  if (napi_create_int32(env, 0, &arg) != napi_ok || napi_get_global(env, &global) != napi_ok) return;
-  if (napi_call_function(env, global, fn, 1, &arg, &result) != napi_ok) {
-    bool pending = false;
-    napi_value exception;
-    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) napi_get_and_clear_last_exception(env, &exception);
-  }
-}
 
 void OnCheckClose(uv_handle_t* h) {
   Registry* reg = static_cast<Registry*>(h->data);
@@ -531,11 +518,11 @@ Napi::Value SetWatchBatch(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void StopWatcherForClose(napi_env env, int fd) {
+napi_value StopWatcherForClose(napi_env env, int fd) {
   Registry* reg = nullptr;
-  if (napi_get_instance_data(env, reinterpret_cast<void**>(&reg)) != napi_ok || reg == nullptr) return;
+  if (napi_get_instance_data(env, reinterpret_cast<void**>(&reg)) != napi_ok || reg == nullptr) return nullptr;
   auto it = reg->open.find(fd);
-  if (it == reg->open.end()) return;
+  if (it == reg->open.end()) return nullptr;
   Handle* h = it->second;
   // A batched watcher's callback, taken while the object still holds it: the stop lets the object go.
   napi_value told = h->batched && h->owner != nullptr && !EnvStopping(env) ? h->owner->CallbackValue() : nullptr;
@@ -545,7 +532,22 @@ void StopWatcherForClose(napi_env env, int fd) {
     uv_poll_stop(&h->poll);
     CloseHandle(h);
   }
-  if (told != nullptr) TellStopped(env, told);
+  return told;
+}
+
+// close(fd) stopped a batched watcher behind its owner's back: the owner (the async methods' Readiness) is told,
+// with the value 0, which no event is, so that the calls waiting on the fd reject now instead of never settling.
+// The function is the addon's own module's, which rejects promises and throws nothing; what a promise hook
+// run by those rejections throws is dropped, as close() has done its work and must not throw for it.
+void TellStopped(napi_env env, napi_value fn) {
+  if (fn == nullptr) return;
+  napi_value arg, global, result;
+  if (napi_create_int32(env, 0, &arg) != napi_ok || napi_get_global(env, &global) != napi_ok) return;
+  if (napi_call_function(env, global, fn, 1, &arg, &result) != napi_ok) {
+    bool pending = false;
+    napi_value exception;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) napi_get_and_clear_last_exception(env, &exception);
+  }
 }
 
 namespace {

@@ -2,6 +2,7 @@
  * The async Socket methods (acceptAsync, connectAsync, recvAsync, recvIntoAsync, sendAllAsync) over TCP and Unix
  * stream sockets, with AbortSignals, many clients at once, and in worker_threads.
  */
+import { createHook } from 'node:async_hooks';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { getEventListeners } from 'node:events';
@@ -15,7 +16,7 @@ import type { AsyncCall, AttemptArg, AttemptResult } from '../lib/socket';
 import { root } from './helpers/child';
 import { checkFdLeaks, isOpen } from './helpers/fds';
 import { closedPort, tmpSocketPath } from './helpers/net';
-import { track, trackedPair, useFdTracking } from './helpers/track';
+import { track, trackedPair, untrack, useFdTracking } from './helpers/track';
 
 checkFdLeaks();
 useFdTracking();
@@ -841,6 +842,69 @@ describe('attempt(): every system call of the async methods, one non-blocking at
     a.detach();
     server.detach();
     b.close();
+  });
+
+  it("a batched watcher's owner, told from inside close(fd), finds the fd closed already", () => {
+    const [x, y] = trackedPair();
+    let seen: unknown = null;
+    new s.Watcher(x, s.WATCH_READ, () => {
+      // The number is closed by now: watching it again is EBADF, not a poll of a dead number later.
+      seen = (() => {
+        try {
+          s.watch(x, s.WATCH_READ, () => {}).stop();
+          return 'watched';
+        } catch (err) {
+          return (err as NodeJS.ErrnoException).code;
+        }
+      })();
+    }, true);
+    s.close(x);
+    untrack(x);
+    expect(seen).toBe('EBADF');
+    s.close(y);
+    untrack(y);
+  });
+
+  it('its own signal aborted from inside its retry, which then would block: the call rejects at once', async () => {
+    class AbortInRetry extends s.Socket {
+      ac: AbortController | null = null;
+      calls = 0;
+      protected override attempt(call: AsyncCall, fd: number, arg?: AttemptArg, offset?: number, length?: number): AttemptResult {
+        if (call === 'recv' && this.ac !== null && ++this.calls === 2) {
+          this.ac.abort();
+          return null; // as if the bytes were gone
+        }
+        return super.attempt(call, fd, arg, offset, length);
+      }
+    }
+    const [fa, fb] = s.socketpair(s.AF_UNIX, s.SOCK_STREAM);
+    const a = own(new AbortInRetry(s.AF_UNIX, s.SOCK_STREAM, 0, fa));
+    const b = own(new s.Socket(s.AF_UNIX, s.SOCK_STREAM, 0, fb));
+    a.ac = new AbortController();
+    const p = a.recvAsync(10, { signal: a.ac.signal }); // first attempt: would block, waits
+    await tick(5);
+    b.send('x'); // the retry aborts and says would-block
+    await expect(p).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
+    expect(getEventListeners(a.ac.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('a signal aborted by an async_hooks init callback while the watcher is made: the call rejects, no listener left', async () => {
+    const [a, b] = unixPair();
+    const ac = new AbortController();
+    const hook = createHook({
+      init(_id, type) {
+        if (type === 'sockfd.watch') ac.abort();
+      },
+    }).enable();
+    try {
+      await expect(a.recvAsync(10, { signal: ac.signal })).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
+    } finally {
+      hook.disable();
+    }
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+    const q = a.recvAsync(10); // the socket is unharmed
+    b.send('ok');
+    expect((await q).toString()).toBe('ok');
   });
 
   it('sendAllAsync: each partial send and each would-block is one attempt, and the counts add up', async () => {

@@ -580,6 +580,40 @@ ring('IoUring on the event loop', () => {
   });
 });
 
+ring("closeFd of a watched fd: the watcher's owner is told once the close is queued", () => {
+  // A batched watcher (the async methods' kind) is told from inside closeFd that the close stopped it; what its
+  // owner does then (anything: a promise hook may run) must find the ring whole, the close queued.
+  it('the owner may queue on the same ring from there: both operations complete', () => {
+    const r = newRing();
+    const [x, y] = trackedPair();
+    let told = 0;
+    new s.Watcher(x, s.WATCH_READ, (err, events) => {
+      told++;
+      expect([err, events]).toEqual([null, 0]);
+      r.nop(99);
+    }, true);
+    r.closeFd(x, 7);
+    untrack(x);
+    expect(told).toBe(1);
+    const got = collect(r, 2);
+    expect(byUser(got, 7)).toEqual([{ user: 7, res: 0, flags: 0, op: s.URING_OP_CLOSE }]);
+    expect(byUser(got, 99)).toEqual([{ user: 99, res: 0, flags: 0, op: s.URING_OP_NOP }]);
+    expect(isOpen(x)).toBe(false);
+    closeFd(y);
+  });
+
+  it('the owner may close the ring from there: no crash, and the ring is closed', () => {
+    const r = newRing();
+    const [x, y] = trackedPair();
+    new s.Watcher(x, s.WATCH_READ, () => r.close(), true);
+    r.closeFd(x, 7);
+    expectCode(() => r.nop(1), Error, 'ERR_URING_CLOSED');
+    if (isOpen(x)) closeFd(x); // the close was queued; whether the ring's end submitted it is the ring's business
+    else untrack(x);
+    closeFd(y);
+  });
+});
+
 ring('closing a ring with operations in flight', () => {
   it('cancels them, closes accepted fds nobody took, and leaks no fd', () => {
     const before = openFds();
