@@ -56,13 +56,7 @@ class SignalWaiters {
       this.#listening = false;
       for (const owner of this.owners) owner.abortOwn(this);
       this.owners.clear();
-      for (const w of this.waiters) {
-        if (w.settled) continue;
-        w.settled = true;
-        const i = w.list.indexOf(w);
-        if (i >= 0) w.list.splice(i, 1); // interest is dropped lazily, by the next readiness nobody waits for
-        w.reject(abortError(signal));
-      }
+      for (const w of this.waiters) if (!w.settled) drop(w, abortError(signal));
       this.waiters.clear();
     };
   }
@@ -118,6 +112,17 @@ function waitersOf(signal: AbortSignal): SignalWaiters {
     bySignal.set(signal, sw);
   }
   return sw;
+}
+
+/**
+ * Settles a waiter that no Readiness or signal counts (or whose count its caller resets) with `err`, taking it
+ * out of its queue. Its interest is dropped lazily, by the next readiness nobody waits for.
+ */
+function drop(w: Waiter, err: Error): void {
+  w.settled = true;
+  const i = w.list.indexOf(w);
+  if (i >= 0) w.list.splice(i, 1);
+  w.reject(err);
 }
 
 /** The error of the calls that waited on an fd that sockfd's close(fd) closed behind the Readiness's back. */
@@ -195,10 +200,7 @@ export class Readiness implements SignalOwner {
     try {
       this.#interest();
     } catch (err) {
-      const i = list.indexOf(waiter);
-      if (i >= 0) list.splice(i, 1);
-      waiter.settled = true;
-      waiter.reject(err as Error);
+      drop(waiter, err as Error);
       return promise;
     }
     // Creating the watcher runs async_hooks' init callbacks, any JavaScript: it may have closed this object
@@ -206,10 +208,7 @@ export class Readiness implements SignalOwner {
     if (waiter.settled) return promise;
     if (sw !== undefined) {
       if (sw.signal.aborted) {
-        const i = list.indexOf(waiter);
-        if (i >= 0) list.splice(i, 1);
-        waiter.settled = true;
-        waiter.reject(abortError(sw.signal));
+        drop(waiter, abortError(sw.signal));
         return promise;
       }
       if (sw === this.#sw || this.#swCount === 0) {
@@ -240,6 +239,17 @@ export class Readiness implements SignalOwner {
     } else {
       w.sw?.delete(w);
     }
+  }
+
+  /**
+   * Rejects a waiter being retried whose signal, this object's own, has aborted: abortOwn could not see it, out
+   * of the queue meanwhile. Returns whether it did.
+   */
+  #abortedOwn(w: Waiter): boolean {
+    if (!w.own || !w.sw!.signal.aborted) return false;
+    this.#settle(w);
+    w.reject(abortError(w.sw!.signal));
+    return true;
   }
 
   /** @internal The signal this object follows aborted: rejects its waiters of it (SignalWaiters calls this). */
@@ -347,12 +357,7 @@ export class Readiness implements SignalOwner {
 
   #retry(w: Waiter, list: Waiter[]): void {
     if (w.settled) return;
-    if (w.own && w.sw!.signal.aborted) {
-      // Its signal aborted from within an earlier retry of this batch, which abortOwn could not see in the queue.
-      this.#settle(w);
-      w.reject(abortError(w.sw!.signal));
-      return;
-    }
+    if (this.#abortedOwn(w)) return; // from within an earlier retry of this batch
     if (this.#closed !== null) {
       this.#settle(w);
       w.reject(this.#closed(w.syscall));
@@ -374,12 +379,7 @@ export class Readiness implements SignalOwner {
       return;
     }
     if (w.settled) return; // aborted or closed from within its own retry
-    if (w.own && w.sw!.signal.aborted) {
-      // Its own signal aborted from within its retry: abortOwn could not see it, out of the queue meanwhile.
-      this.#settle(w);
-      w.reject(abortError(w.sw!.signal));
-      return;
-    }
+    if (this.#abortedOwn(w)) return; // its own signal, from within its retry
     if (result !== null) {
       this.#settle(w);
       w.resolve(result);

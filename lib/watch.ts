@@ -75,28 +75,15 @@ export class Watcher {
   #events: number;
   #native: NativeWatcher | null;
 
-  /**
-   * @internal Use {@link watch}. `batched`: called with the other ready watchers of the same loop turn, in
-   * one call from the addon (see {@link batchedWatcher}).
-   */
-  constructor(fd: number, events: number, callback: WatchCallback, batched: boolean | typeof RAW = false) {
+  /** @internal Use {@link watch} (`raw`: {@link batchedWatcher}'s). */
+  constructor(fd: number, events: number, callback: WatchCallback, raw?: typeof RAW) {
     // The addon only sees the wrapper below: a non-function callback would be an uncaught TypeError on the loop.
     if (typeof callback !== 'function') throw invalidArgType('callback', 'of type function', callback);
     this.fd = fd;
     this.#events = events;
-    if (batched === RAW) {
+    if (raw === RAW) {
       setBatch();
       this.#native = new native.Watcher(fd, events, callback as unknown as (value: number) => void, true);
-    } else if (batched) {
-      setBatch();
-      this.#native = new native.Watcher(fd, events, (value: number) => {
-        if (value < 0) {
-          this.#events = 0; // libuv stopped polling: paused until the next update()
-          callback.call(this, pollError(value), 0);
-        } else {
-          callback.call(this, null, value);
-        }
-      }, true);
     } else {
       this.#native = new native.Watcher(fd, events, (err: Error | null, ready: number) => {
         if (err !== null) this.#events = 0; // libuv stopped polling: paused until the next update()
@@ -104,7 +91,6 @@ export class Watcher {
       });
     }
   }
-
 
   /**
    * The native watcher while it runs, else null. `close(fd)` stops the watcher of that fd natively (libuv must

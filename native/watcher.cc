@@ -22,6 +22,7 @@
 #include <sys/epoll.h>
 #endif
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <unordered_map>
@@ -77,12 +78,8 @@ void Unqueue(Handle* handle) {
   if (!handle->queued) return;
   handle->queued = false;
   auto& q = handle->registry->queued;
-  for (size_t i = 0; i < q.size(); i++) {
-    if (q[i] == handle) {
-      q.erase(q.begin() + static_cast<std::ptrdiff_t>(i));
-      break;
-    }
-  }
+  auto it = std::find(q.begin(), q.end(), handle);
+  if (it != q.end()) q.erase(it);
 }
 
 void OnClose(uv_handle_t* h) {
@@ -105,6 +102,20 @@ void CloseHandle(Handle* handle) {
 }
 
 void OnTeardown(napi_async_cleanup_hook_handle hook, void* arg);
+
+// Reports an exception that a callback into JavaScript left: nobody up the stack can catch it, so it is the
+// process's uncaught exception, as for any Node callback. Returns false if JavaScript could not run at all.
+bool AfterCall(napi_env env, napi_status st) {
+  if (st == napi_ok) return true;
+  bool pending = false;
+  napi_value exception;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+      napi_get_and_clear_last_exception(env, &exception) == napi_ok) {
+    napi_fatal_exception(env, exception);
+    return true;
+  }
+  return false;  // the environment began to stop
+}
 
 // The most entries one call into JavaScript delivers: the length of the module's arrays (watch.ts's BATCH).
 // Also the size at which the poll phase delivers the queue itself (see Queue).
@@ -374,17 +385,9 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
       if (fn.IsEmpty()) return;
       // napi_make_callback, not Call: runs process.nextTick and microtasks after, as Node's own callbacks do.
       // Called directly, not through node-addon-api, so that a refusal is seen here and not as a C++ exception.
+      // A refusal means the environment began to stop after the check above.
       napi_value result;
-      if (napi_make_callback(env, *context_, self, fn, 2, args, &result) != napi_ok) {
-        bool pending = false;
-        napi_value exception;
-        if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
-            napi_get_and_clear_last_exception(env, &exception) == napi_ok) {
-          // Nobody up the stack can catch it: it is the process's uncaught exception, as for any Node callback.
-          napi_fatal_exception(env, exception);
-        }
-        // Otherwise JavaScript could not run: the environment began to stop after the check above.
-      }
+      AfterCall(env, napi_make_callback(env, *context_, self, fn, 2, args, &result));
     } catch (const Napi::Error&) {
       // Building the arguments failed: the environment began to stop after the check above. No C++ exception
       // may leave a libuv callback.
@@ -394,20 +397,6 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
   friend void OnTeardown(napi_async_cleanup_hook_handle, void*);
   friend napi_value sockfd::StopWatcherForClose(napi_env, int);
 };
-
-// Reports an exception that a callback into JavaScript left: nobody up the stack can catch it, so it is the
-// process's uncaught exception, as for any Node callback. Returns false if JavaScript could not run at all.
-bool AfterCall(napi_env env, napi_status st) {
-  if (st == napi_ok) return true;
-  bool pending = false;
-  napi_value exception;
-  if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
-      napi_get_and_clear_last_exception(env, &exception) == napi_ok) {
-    napi_fatal_exception(env, exception);
-    return true;
-  }
-  return false;  // the environment began to stop
-}
 
 // Delivers the batched watchers' queue, in chunks of at most kBatch: at the check phase, and from the poll
 // phase when a chunk is full (see Watcher::Queue). The queue is taken whole first: between chunks JavaScript
@@ -561,10 +550,8 @@ void OnTeardown(napi_async_cleanup_hook_handle hook, void* arg) {
   for (Handle* h : handles) {
     if (h->owner != nullptr) h->owner->Detach();
     uv_poll_stop(&h->poll);
-    CloseHandle(h);
+    CloseHandle(h);  // which takes it out of the batched queue too: every queued handle is an open one
   }
-  for (Handle* h : reg->queued) h->queued = false;
-  reg->queued.clear();
   if (reg->check != nullptr) {
     uv_check_stop(reg->check);
     reg->closing++;

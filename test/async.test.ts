@@ -12,6 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as s from '../lib';
 import { Readiness } from '../lib/readiness';
+import { batchedWatcher } from '../lib/watch';
 import type { AsyncCall, AttemptArg, AttemptResult } from '../lib/socket';
 import { root } from './helpers/child';
 import { checkFdLeaks, isOpen } from './helpers/fds';
@@ -229,7 +230,7 @@ describe('one crossing per loop turn: the ready sockets of a turn are delivered 
     const out = await new Promise<string>((resolve, reject) => {
       execFile(process.execPath, ['-e', `
         const s = require(${JSON.stringify(root)});
-        const { Watcher } = require(${JSON.stringify(path.join(root, 'dist', 'watch.js'))});
+        const { batchedWatcher } = require(${JSON.stringify(path.join(root, 'dist', 'watch.js'))});
         const [a, b] = s.socketpair();
         const [c, d] = s.socketpair();
         const ran = [];
@@ -238,8 +239,8 @@ describe('one crossing per loop turn: the ready sockets of a turn are delivered 
           console.log(JSON.stringify({ err: err.message, ran: ran.sort() }));
           process.exit(0);
         });
-        const w1 = new Watcher(a, s.WATCH_READ, () => { ran.push('a'); w1.stop(); throw new Error('boom'); }, true);
-        const w2 = new Watcher(c, s.WATCH_READ, () => { ran.push('c'); w2.stop(); }, true);
+        const w1 = batchedWatcher(a, s.WATCH_READ, () => { ran.push('a'); w1.stop(); throw new Error('boom'); });
+        const w2 = batchedWatcher(c, s.WATCH_READ, () => { ran.push('c'); w2.stop(); });
         s.send(b, 'x');
         s.send(d, 'y');
       `], { timeout: 10000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
@@ -847,7 +848,7 @@ describe('attempt(): every system call of the async methods, one non-blocking at
   it("a batched watcher's owner, told from inside close(fd), finds the fd closed already", () => {
     const [x, y] = trackedPair();
     let seen: unknown = null;
-    new s.Watcher(x, s.WATCH_READ, () => {
+    batchedWatcher(x, s.WATCH_READ, () => {
       // The number is closed by now: watching it again is EBADF, not a poll of a dead number later.
       seen = (() => {
         try {
@@ -857,7 +858,7 @@ describe('attempt(): every system call of the async methods, one non-blocking at
           return (err as NodeJS.ErrnoException).code;
         }
       })();
-    }, true);
+    });
     s.close(x);
     untrack(x);
     expect(seen).toBe('EBADF');

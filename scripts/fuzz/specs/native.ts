@@ -11,17 +11,15 @@ const WATCHER_METHODS = ['update', 'stop', 'ref', 'unref', 'hasRef'] as const;
 
 export function nativeSpecs(c: Ctx, h: SharedHooks): Spec[] {
   const { a, v, rng, pool } = c;
-  // The package's batch function (watch.ts) is set by its first batched watcher: made here once, paused.
+  // The package's batch function (watch.ts) is set by its first batched watcher, which the first async call
+  // that waits makes: one such call, here, once.
   let batchReady = false;
   const ensurePackageBatch = (): void => {
     if (batchReady) return;
-    const [x, y] = s.socketpair();
-    try {
-      new s.Watcher(x, 0, () => {}, true).stop();
-    } finally {
-      s.close(x);
-      s.close(y);
-    }
+    const [x, y] = s.socketpair().map((fd) => new s.Socket(s.AF_UNIX, s.SOCK_STREAM, 0, fd));
+    x.recvAsync(1).catch(() => {}); // waits (nothing to read), then rejects with EBADF at the close
+    x.close();
+    y.close();
     batchReady = true;
   };
   const batchedCallback = (value: number): void => {
