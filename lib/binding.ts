@@ -97,5 +97,8 @@ function load(file: string): NativeBinding {
 
 /** The file the addon was loaded from. */
 export const bindingPath: string = locate();
-/** The loaded addon. */
-export const native: NativeBinding = load(bindingPath);
+/**
+ * The loaded addon. Copied into a plain object: the addon's exports object, filled one property at a time, is
+ * in V8's dictionary mode, where every `native.fn` in a hot path is a hash lookup instead of an inline load.
+ */
+export const native: NativeBinding = { ...load(bindingPath) };

@@ -206,6 +206,3 @@ export abstract class BaseSelector<T = unknown> {
     this.close();
   }
 }
-
-/** Checks an integer event mask given in a lower layer. @internal */
-export { checkInt };
