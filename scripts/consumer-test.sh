@@ -41,7 +41,7 @@ const [j] = require(process.argv[2]);
 const files = j.files.map((f) => f.path);
 const own = `prebuilds/${process.platform}-${process.arch}/`;
 const problems = [];
-const need = ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'native/sources.js', 'dist/index.js', 'dist/index.mjs',
+const need = ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'native/sources.js', 'dist/index.js', 'dist/main.js', 'dist/index.mjs',
   'dist/index.d.ts', 'dist/index.d.mts', 'dist/demo/cli.js'];
 for (const f of need) if (!files.includes(f)) problems.push(`missing ${f}`);
 if (process.platform === 'linux' && !files.some((f) => f.startsWith(own) && f.endsWith('.glibc.node'))) problems.push(`no ${own}*.glibc.node`);

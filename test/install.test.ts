@@ -4,6 +4,7 @@
  * `--timeout` and its refusal of server options, and the ES module face written by scripts/gen-esm.js.
  * scripts/consumer-test.sh tests the packed tarball itself, installed as a consumer installs it.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -180,12 +181,29 @@ describe('sockfd-demo client', () => {
 
 describe('the ES module face (scripts/gen-esm.js)', () => {
   it('is written without loading the addon: dist/index.mjs and index.d.mts re-export dist/index.js', () => {
+    const files = ['index.mjs', 'index.d.mts', 'main.js'];
+    const before = files.map((f) => fs.readFileSync(path.join(root, 'dist', f), 'utf8'));
+    // The generator run again, in a process where loading any .node file or dist/index.js throws.
+    const r = spawnSync(process.execPath, ['-e', `
+      const Module = require('node:module');
+      Module._extensions['.node'] = (m, file) => { throw new Error('gen-esm loaded ' + file); };
+      const js = Module._extensions['.js'];
+      Module._extensions['.js'] = (m, file) => {
+        if (file.includes('${path.sep}dist${path.sep}')) throw new Error('gen-esm loaded ' + file);
+        return js(m, file);
+      };
+      require('./scripts/gen-esm.js');
+    `], { cwd: root, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(files.map((f) => fs.readFileSync(path.join(root, 'dist', f), 'utf8'))).toEqual(before);
     for (const f of ['index.mjs', 'index.d.mts']) {
       const text = fs.readFileSync(path.join(root, 'dist', f), 'utf8');
       expect(text).toContain("export * from './index.js';");
       expect(text).toContain('export default cjs;');
     }
-    expect(fs.readFileSync(path.join(root, 'scripts', 'gen-esm.js'), 'utf8')).not.toMatch(/require\([^)]*index\.js/);
+    // require('sockfd') loads main.js, a copy of index.js's exports; import's default is that same object.
+    expect(fs.readFileSync(path.join(root, 'dist', 'index.mjs'), 'utf8')).toContain("import cjs from './main.js';");
   });
 
   it('the generated index.d.ts no longer says the selectors and watcher come later', () => {

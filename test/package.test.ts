@@ -84,16 +84,36 @@ describe('loading the package', () => {
     expect(code).toBe(0);
     const r = JSON.parse(out);
     expect(r.notFunctions).toEqual([]);
-    expect(r.resolved).toBe(path.join(root, 'dist', 'index.js'));
+    expect(r.resolved).toBe(path.join(root, 'dist', 'main.js'));
     expect(r.AF_INET).toBe(s.AF_INET);
     expect(fs.existsSync(r.bindingPath)).toBe(true);
   });
 
+  it("keeps the objects its hot paths load from in V8's fast mode (a dictionary-mode one costs a hash lookup per load)", async () => {
+    // The addon's exports object and a TypeScript named re-export (`export { x } from`) both end in dictionary
+    // mode; these are the objects the per-message paths of the selectors, the async methods and the demo
+    // servers read from, and what require('sockfd') gives a program (dist/main.js, see scripts/gen-esm.js).
+    const modules = ['binding', 'raw', 'errors', 'socket', 'readiness', 'watch', 'selectors/index', 'selectors/base',
+      'selectors/epoll', 'demo/protocol', 'demo/session', 'demo/connection'];
+    const { code, out } = await run(wrap(spawn(process.execPath, ['--allow-natives-syntax', '-e', `
+      const path = require('node:path');
+      const dist = path.join(process.cwd(), 'dist');
+      const slow = [];
+      if (!%HasFastProperties(require('sockfd'))) slow.push("require('sockfd')");
+      if (!%HasFastProperties(require(path.join(dist, 'binding.js')).native)) slow.push('native');
+      for (const m of ${JSON.stringify(modules)}) if (!%HasFastProperties(require(path.join(dist, m + '.js')))) slow.push(m);
+      console.log(JSON.stringify(slow));
+    `], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })));
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual([]);
+  });
+
   it('ships its types: dist/index.d.ts for require, dist/index.d.mts for import, named by package.json', () => {
     expect(pkg.types).toBe('./dist/index.d.ts');
-    expect(pkg.exports['.'].require).toEqual({ types: './dist/index.d.ts', default: './dist/index.js' });
+    expect(pkg.exports['.'].require).toEqual({ types: './dist/index.d.ts', default: './dist/main.js' });
+    expect(pkg.main).toBe('./dist/main.js');
     expect(pkg.exports['.'].import).toEqual({ types: './dist/index.d.mts', default: './dist/index.mjs' });
-    for (const f of ['index.d.ts', 'index.d.mts', 'index.js', 'index.mjs', 'raw.d.ts', 'socket.d.ts']) {
+    for (const f of ['index.d.ts', 'index.d.mts', 'index.js', 'main.js', 'index.mjs', 'raw.d.ts', 'socket.d.ts']) {
       expect(fs.existsSync(path.join(root, 'dist', f)), `dist/${f}`).toBe(true);
     }
     const dts = fs.readFileSync(path.join(root, 'dist', 'index.d.ts'), 'utf8');
