@@ -98,7 +98,9 @@ function load(file: string): NativeBinding {
 /** The file the addon was loaded from. */
 export const bindingPath: string = locate();
 /**
- * The loaded addon. Copied into a plain object: the addon's exports object, filled one property at a time, is
- * in V8's dictionary mode, where every `native.fn` in a hot path is a hash lookup instead of an inline load.
+ * The loaded addon. Copied into a plain object, its constants too (frozen, as the addon gives them): the addon's
+ * objects, filled one property at a time, are in V8's dictionary mode, where every `native.fn` or `k.EPOLLIN`
+ * in a hot path is a hash lookup instead of an inline load.
  */
-export const native: NativeBinding = { ...load(bindingPath) };
+const addon = load(bindingPath);
+export const native: NativeBinding = { ...addon, constants: Object.freeze({ ...addon.constants }) };

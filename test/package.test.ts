@@ -100,7 +100,10 @@ describe('loading the package', () => {
       const dist = path.join(process.cwd(), 'dist');
       const slow = [];
       if (!%HasFastProperties(require('sockfd'))) slow.push("require('sockfd')");
-      if (!%HasFastProperties(require(path.join(dist, 'binding.js')).native)) slow.push('native');
+      const { native } = require(path.join(dist, 'binding.js'));
+      if (!%HasFastProperties(native)) slow.push('native');
+      if (!%HasFastProperties(native.constants)) slow.push('native.constants');
+      if (!%HasFastProperties(require('sockfd').constants)) slow.push('constants');
       for (const m of ${JSON.stringify(modules)}) if (!%HasFastProperties(require(path.join(dist, m + '.js')))) slow.push(m);
       console.log(JSON.stringify(slow));
     `], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })));
