@@ -25,19 +25,20 @@ function nextTurn(): Promise<void> {
 
 async function handle(conn: Socket, addr: Address, delay: number, signal: AbortSignal): Promise<void> {
   const peer = peerName(addr);
+  const opts = { signal }; // one options object per client, not one per call
   let served = 0;
   try {
-    await conn.sendAllAsync(WELCOME, { signal });
+    await conn.sendAllAsync(WELCOME, opts);
     log(`Connected with ${peer}`);
     for (;;) {
-      const data = await conn.recvAsync(MESSAGE_SIZE, { signal });
+      const data = await conn.recvAsync(MESSAGE_SIZE, opts);
       if (delay > 0) await sleep(delay, undefined, { signal }); // asyncio.sleep: the others go on meanwhile
       if (data.length === 0 || isExit(data)) break;
       // Before the answer, not after: the client sends nothing until it has its answer, so nothing can arrive
       // while this function is away from recvAsync (a readiness nobody waits for makes the socket's watcher
       // drop its interest, to take it again at the next recvAsync: two epoll_ctl calls).
       if (++served % YIELD_EVERY === 0) await nextTurn(); // an abort meanwhile rejects the next call
-      await conn.sendAllAsync(answer(), { signal });
+      await conn.sendAllAsync(answer(), opts);
     }
   } catch (err) {
     if (!signal.aborted) log(`Connection from ${peer}: ${(err as Error).message}`);
