@@ -135,8 +135,10 @@ async function memory(kind, bins, conns) {
  * Each server at each connection count, `rounds` times (best of them kept: on a shared machine noise only ever
  * adds CPU), the rounds of one connection count interleaved, each starting further along the list, so that
  * the machine's drift falls on every server alike and each ratio compares runs made minutes apart at most.
+ * Five by default: with three, the C reference's own runs at one count spread over 6.3 to 10.5 us, and a
+ * ratio's best depended on which server a quiet minute fell on.
  */
-async function run({ quick, tmp, progress, rounds = quick ? 1 : 3 }) {
+async function run({ quick, tmp, progress, rounds = quick ? 1 : 5 }) {
   const bins = { loadgen: compile('loadgen', tmp), ref: compile('ref-server', tmp) };
   if (URING_UNAVAILABLE === null) bins.refUring = compile('ref-uring-server', tmp);
   else progress(`servers: no C io_uring reference here: ${URING_UNAVAILABLE}`);
