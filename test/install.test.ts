@@ -180,7 +180,7 @@ describe('sockfd-demo client', () => {
 });
 
 describe('the ES module face (scripts/gen-esm.js)', () => {
-  it('is written without loading the addon: dist/index.mjs and index.d.mts re-export dist/index.js', () => {
+  it('is written without loading the addon: dist/index.mjs and index.d.mts re-export dist/index.js, main.js copies it', () => {
     const files = ['index.mjs', 'index.d.mts', 'main.js'];
     const before = files.map((f) => fs.readFileSync(path.join(root, 'dist', f), 'utf8'));
     // The generator run again, in a process where loading any .node file or dist/index.js throws.
