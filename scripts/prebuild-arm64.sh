@@ -74,7 +74,7 @@ node_arm64=(env -u NODE_OPTIONS "$qemu" -L "$sysroot" "$node_dir/package/bin/nod
 echo "prebuilds:arm64: $("${node_arm64[@]}" -p '`Node.js ${process.version} on ${process.platform}-${process.arch}`')"
 
 step "smoke test under qemu: the package as installed, with only the arm64 prebuild"
-[ -f "$repo/dist/index.js" ] && [ -f "$repo/dist/index.mjs" ] || (cd "$repo" && npm run build:ts >/dev/null)
+[ -f "$repo/dist/index.js" ] && [ -f "$repo/dist/main.js" ] && [ -f "$repo/dist/index.mjs" ] || (cd "$repo" && npm run build:ts >/dev/null)
 consumer="$out/consumer"
 pkg="$consumer/node_modules/sockfd"
 rm -rf "$consumer"

@@ -189,7 +189,7 @@ describe('the ES module face (scripts/gen-esm.js)', () => {
       Module._extensions['.node'] = (m, file) => { throw new Error('gen-esm loaded ' + file); };
       const js = Module._extensions['.js'];
       Module._extensions['.js'] = (m, file) => {
-        if (file.includes('${path.sep}dist${path.sep}')) throw new Error('gen-esm loaded ' + file);
+        if (file.startsWith(${JSON.stringify(path.join(root, 'dist') + path.sep)})) throw new Error('gen-esm loaded ' + file);
         return js(m, file);
       };
       require('./scripts/gen-esm.js');

@@ -111,6 +111,35 @@ describe('loading the package', () => {
     expect(JSON.parse(out)).toEqual([]);
   });
 
+  it("require('sockfd')'s properties behave as tsc's getters did: no assignment, but redefinable (test spies) and extensible", async () => {
+    const { code, out } = await run(runNode(`
+      'use strict';
+      const s = require('sockfd');
+      const r = {};
+      const d = Object.getOwnPropertyDescriptor(s, 'recv');
+      r.desc = { enumerable: d.enumerable, writable: d.writable, configurable: d.configurable };
+      try { s.recv = () => 0; r.assign = 'allowed'; } catch (e) { r.assign = e.constructor.name; }
+      const original = s.gethostname;
+      Object.defineProperty(s, 'gethostname', { value: () => 'stub', configurable: true, enumerable: true }); // what vi.spyOn does
+      r.stubbed = s.gethostname();
+      Object.defineProperty(s, 'gethostname', { value: original, writable: false });
+      r.restored = s.gethostname === original;
+      s.extra = 1;
+      r.extensible = s.extra === 1;
+      r.esModule = s.__esModule === true && !Object.keys(s).includes('__esModule');
+      console.log(JSON.stringify(r));
+    `));
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual({
+      desc: { enumerable: true, writable: false, configurable: true },
+      assign: 'TypeError',
+      stubbed: 'stub',
+      restored: true,
+      extensible: true,
+      esModule: true,
+    });
+  });
+
   it('ships its types: dist/index.d.ts for require, dist/index.d.mts for import, named by package.json', () => {
     expect(pkg.types).toBe('./dist/index.d.ts');
     expect(pkg.exports['.'].require).toEqual({ types: './dist/index.d.ts', default: './dist/main.js' });

@@ -21,7 +21,7 @@ function findRoot(from: string): string {
 
 export const pkgRoot = findRoot(__dirname);
 
-/** The package's exports (dist/index.js). */
+/** The package's exports, as require() gives them (dist/main.js, a copy of dist/index.js's). */
 export const s = require(pkgRoot) as Pkg;
 /** The addon itself, as the package loaded it (dist/binding.js). */
 export const native = (require(path.join(pkgRoot, 'dist', 'binding')) as { native: NativeBinding }).native;
