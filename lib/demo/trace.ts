@@ -9,7 +9,9 @@ import { errnoName, type BytesLike, type Data } from '../errors';
 import type { Accepted } from '../raw';
 import { MSG_CTRUNC, constants } from '../constants';
 import type { FdLike, FdMessage } from '../msg';
-import { BaseSelector, SelectSelector, selectorInfo, type FileObj, type SelectorInfo, type SelectorKey } from '../selectors';
+import { BaseSelector, type FileObj, type SelectorKey } from '../selectors/base';
+import { selectorInfo, type SelectorInfo } from '../selectors/kinds';
+import { SelectSelector } from '../selectors/select';
 import { WATCH_READ } from '../watch';
 import { trace } from './log';
 
