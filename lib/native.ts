@@ -22,10 +22,12 @@ export interface NativeBinding {
   getBlocking(fd: number): boolean;
   fcntl(fd: number, cmd: number, arg?: number): number;
   recv(fd: number, size: number, flags: number): Buffer | null;
-  recvInto(fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number): number | null;
+  /** Left out (not undefined): offset 0, length the rest of the buffer, flags 0. */
+  recvInto(fd: number, buffer: ArrayBufferView, offset?: number, length?: number, flags?: number): number | null;
   recvfrom(fd: number, size: number, flags: number): { data: Buffer; address: NativeAddress | null } | null;
   recvfromInto(fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number): { bytes: number; address: NativeAddress | null } | null;
-  send(fd: number, data: ArrayBufferView | string, flags: number): number | null;
+  /** Flags left out (not undefined): MSG_NOSIGNAL alone. */
+  send(fd: number, data: ArrayBufferView | string, flags?: number): number | null;
   sendto(fd: number, data: ArrayBufferView | string, flags: number, family: number, address: string, port: number, flowinfo: number, scopeId: number): number | null;
   /** fds: the read, then write, then except fds; on return each entry is 1 where ready, else 0. */
   select(fds: Int32Array, nRead: number, nWrite: number, timeout: number): number;

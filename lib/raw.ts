@@ -146,7 +146,11 @@ export function checkWindow(buffer: unknown, offset: unknown, length: unknown): 
 export function recvInto(fd: number, buffer: BytesLike, offset?: number, length?: number, flags = 0): number | null {
   checkFd(fd);
   const [b, off, len] = checkWindow(buffer, offset, length);
-  return native.recvInto(fd, b as ArrayBufferView, off, len, optInt32(flags, 'flags', 0));
+  const f = optInt32(flags, 'flags', 0);
+  // What the caller left out, the addon is not given either (it then reads the whole buffer, as it is then):
+  // each argument it reads is a Node-API call, and this is the readiness servers' per-message read.
+  if (offset === undefined && length === undefined && f === 0) return native.recvInto(fd, b as ArrayBufferView);
+  return native.recvInto(fd, b as ArrayBufferView, off, len, f);
 }
 
 /**
@@ -178,7 +182,10 @@ export function recvfromInto(fd: number, buffer: BytesLike, offset?: number, len
 export function send(fd: number, data: Data, flags = 0): number | null {
   checkFd(fd);
   checkData(data);
-  return native.send(fd, data as ArrayBufferView | string, optInt32(flags, 'flags', 0) | NOSIGNAL);
+  const f = optInt32(flags, 'flags', 0);
+  // No flags: the addon's default is MSG_NOSIGNAL alone (one argument fewer to read on every send).
+  if (f === 0) return native.send(fd, data as ArrayBufferView | string);
+  return native.send(fd, data as ArrayBufferView | string, f | NOSIGNAL);
 }
 
 /**

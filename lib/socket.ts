@@ -675,7 +675,7 @@ export class Socket {
     }
     if (slab.length - this.#slabUsed < size) slab = this.#newSlab(size); // also if its buffer was transferred away
     const used = this.#slabUsed;
-    const n = native.recvInto(fd, slab, used, size, 0);
+    const n = native.recvInto(fd, slab, used, size); // flags left out: 0
     if (n === null) return null;
     if (n === 0) return Buffer.alloc(0); // end of stream: no view that would keep the slab
     this.#slabUsed = used + ((n + 7) & ~7); // the next view starts 8-aligned, as in Node's pool

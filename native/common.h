@@ -35,6 +35,10 @@ inline int FdArg(const Napi::CallbackInfo& info, size_t i = 0) {
 inline int Int32Arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   return static_cast<int>(IntArg(info, i, name, INT32_MIN, INT32_MAX));
 }
+// Whether the caller passed an i-th argument at all. A few per-message functions (recvInto, send) let their
+// trailing arguments be left out, meaning the default: reading an argument is a Node-API call, and the hot
+// paths of the JavaScript layer leave out what is the default. An explicit undefined is still a TypeError.
+inline bool Given(const Napi::CallbackInfo& info, size_t i) { return i < info.Length(); }
 
 // The elements of an Int32Array argument (TypeError for anything else); {nullptr, 0} when detached.
 struct Int32Span {

@@ -104,19 +104,25 @@ Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
 }
 
 // The writable window [offset, offset + length) of a byte-array argument, checked against its real size.
-Bytes WindowArgs(const Napi::CallbackInfo& info, size_t i) {
+// `optional`: offset and length may be left out (0, and the rest of the buffer).
+Bytes WindowArgs(const Napi::CallbackInfo& info, size_t i, bool optional = false) {
   Bytes b = BytesArg(info, i, "buffer");
-  size_t offset = static_cast<size_t>(IntArg(info, i + 1, "offset", 0, static_cast<int64_t>(b.length)));
-  size_t length = static_cast<size_t>(IntArg(info, i + 2, "length", 0, static_cast<int64_t>(b.length - offset)));
+  size_t offset = optional && !Given(info, i + 1)
+                      ? 0
+                      : static_cast<size_t>(IntArg(info, i + 1, "offset", 0, static_cast<int64_t>(b.length)));
+  size_t length = optional && !Given(info, i + 2)
+                      ? b.length - offset
+                      : static_cast<size_t>(IntArg(info, i + 2, "length", 0, static_cast<int64_t>(b.length - offset)));
   return Bytes{b.data == nullptr ? nullptr : b.data + offset, length};
 }
 
-// recvInto(fd, buffer, offset, length, flags) -> bytes received (0 at end of stream) | null. Allocates nothing.
+// recvInto(fd, buffer[, offset, length[, flags]]) -> bytes received (0 at end of stream) | null. Allocates
+// nothing. Left out (see Given): the whole buffer, flags 0.
 Napi::Value RecvInto(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info);
-  Bytes w = WindowArgs(info, 1);
-  int flags = Int32Arg(info, 4, "flags");
+  Bytes w = WindowArgs(info, 1, true);
+  int flags = Given(info, 4) ? Int32Arg(info, 4, "flags") : 0;
   // No zeroing here, even with MSG_TRUNC: the window is the caller's own memory, so nothing of another socket can
   // show through it. On a stream socket MSG_TRUNC discards n bytes and leaves the window as it was (as Python's
   // recv_into does); the count says how many were discarded.
@@ -149,13 +155,18 @@ Napi::Value RecvFromInto(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// send(fd, data, flags) -> bytes sent | null. The caller adds MSG_NOSIGNAL.
+// send(fd, data[, flags]) -> bytes sent | null. The caller adds MSG_NOSIGNAL to the flags it passes; flags left
+// out (see Given) are MSG_NOSIGNAL alone, what the JavaScript layer's send without flags passes.
 Napi::Value Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info);
   std::string storage;
   Bytes b = DataArg(info, 1, "data", storage);
-  int flags = Int32Arg(info, 2, "flags");
+#ifdef MSG_NOSIGNAL
+  int flags = Given(info, 2) ? Int32Arg(info, 2, "flags") : MSG_NOSIGNAL;
+#else
+  int flags = Given(info, 2) ? Int32Arg(info, 2, "flags") : 0;
+#endif
   ssize_t n;
   do {
     n = ::send(fd, b.data, b.length, flags);

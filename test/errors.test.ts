@@ -16,6 +16,7 @@ import { native } from '../lib/binding';
 import { errnoErrorFromNumber } from '../lib/errors';
 import { expectRangeError, expectSysError, expectTypeError, thrown } from './helpers/expect';
 import { checkFdLeaks, isOpen, openFds } from './helpers/fds';
+import { runNode } from './helpers/child';
 import { tmpSocketPath } from './helpers/net';
 import { closeFd, regularFile, track, untrack, useFdTracking } from './helpers/track';
 
@@ -705,5 +706,65 @@ describe('the addon rejects bad arguments by itself', () => {
     expect(s.sendAll(a, view)).toBeUndefined();
     closeFd(a);
     closeFd(b);
+  });
+});
+
+describe('the addon\'s recvInto and send with trailing arguments left out', () => {
+  // The JavaScript layer leaves out what is the default on the per-message paths (each argument the addon reads
+  // is a Node-API call): absent, not undefined, means the default.
+  const N = native;
+
+  it('recvInto: no window is the whole buffer, an offset alone is the rest of it, flags 0', () => {
+    const [a, b] = N.socketpair(s.AF_UNIX, s.SOCK_STREAM | s.SOCK_CLOEXEC, 0);
+    track(a);
+    track(b);
+    expect(N.send(a, 'abcdefghijk')).toBe(11);
+    expect(s.poll([{ fd: b, events: s.POLLIN }], 10000)).toHaveLength(1);
+    const whole = Buffer.alloc(4, 0x2e);
+    expect(N.recvInto(b, whole)).toBe(4);
+    expect(whole.toString()).toBe('abcd');
+    const rest = Buffer.alloc(6, 0x2e);
+    expect(N.recvInto(b, rest, 2)).toBe(4);
+    expect(rest.toString()).toBe('..efgh');
+    const view = new Uint8Array(new ArrayBuffer(8), 2, 3); // a view's own window, not its buffer's
+    expect(N.recvInto(b, view)).toBe(3);
+    expect(Buffer.from(view).toString()).toBe('ijk');
+    expect(new Uint8Array(view.buffer)[1]).toBe(0);
+    expectRangeError(() => N.recvInto(b, rest, 7));
+    expectTypeError(() => N.recvInto(b, rest, 0, 6, undefined as never)); // passed as undefined: still an error
+    expectTypeError(() => N.recvInto(b, rest, undefined as never));
+  });
+
+  it('send: flags left out are MSG_NOSIGNAL (a closed peer is EPIPE, no SIGPIPE); flags 0 passed are 0', async () => {
+    // Node ignores SIGPIPE unless it has a listener: the child listens, so a send without MSG_NOSIGNAL is seen.
+    const child = runNode(`
+      const { native: N } = require('./dist/binding.js');
+      const s = require('sockfd');
+      let pipes = 0;
+      process.on('SIGPIPE', () => pipes++);
+      const send = (flags) => {
+        const [a, b] = N.socketpair(s.AF_UNIX, s.SOCK_STREAM | s.SOCK_CLOEXEC, 0);
+        N.close(b);
+        try {
+          return String(flags === undefined ? N.send(a, 'x') : N.send(a, 'x', flags));
+        } catch (e) {
+          return e.code;
+        } finally {
+          N.close(a);
+        }
+      };
+      let undefinedFlags;
+      try { N.send(0, 'x', undefined); } catch (e) { undefinedFlags = e.code; }
+      const left = send(undefined);
+      setTimeout(() => {
+        const leftPipes = pipes;
+        const zero = send(0);
+        setTimeout(() => console.log(JSON.stringify({ left, leftPipes, zero, zeroPipes: pipes - leftPipes, undefinedFlags })), 300);
+      }, 300);
+    `);
+    expect(await child.exited()).toBe(0);
+    expect(JSON.parse(child.output())).toEqual({
+      left: 'EPIPE', leftPipes: 0, zero: 'EPIPE', zeroPipes: 1, undefinedFlags: 'ERR_INVALID_ARG_TYPE',
+    });
   });
 });

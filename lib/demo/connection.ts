@@ -61,7 +61,7 @@ export class Connection {
     if (!this.session.wantsInput) return false;
     let n: number | null;
     try {
-      n = this.sock.recvInto(scratch, 0, MESSAGE_SIZE);
+      n = this.sock.recvInto(scratch); // all of it: MESSAGE_SIZE bytes
     } catch (err) {
       this.#fail(err);
       return true;
