@@ -63,8 +63,11 @@ export interface NativeBinding {
    * batch function of setWatchBatch, `value` the events or a negative libuv error.
    */
   Watcher: new (fd: number, events: number, callback: ((err: Error | null, events: number) => void) | ((value: number) => void), batched?: boolean) => NativeWatcher;
-  /** Where batched watchers deliver, once per thread: `fn(count)` after each poll phase with entries in `out` and `fns`. */
-  setWatchBatch(fn: (count: number) => void, out: Int32Array, fns: Array<((value: number) => void) | undefined>): void;
+  /**
+   * Where batched watchers deliver, once per thread: after each poll phase, `fn(...callbacks)`, entry i's value in
+   * `out[i]` (`out` holds at least 256 elements, the most one call delivers).
+   */
+  setWatchBatch(fn: (...callbacks: Array<(value: number) => void>) => void, out: Int32Array): void;
   constants: Readonly<Record<string, number | string>>;
   IoUring: new (entries: number, setupFlags: number) => NativeIoUring;
   /** The kernel's IORING_FEAT_* bits, or -errno when io_uring_setup fails. */

@@ -24,23 +24,19 @@ export type WatchCallback = (this: Watcher, err: Error | null, events: number) =
 
 // Batched watchers (the async Socket methods' Readiness, not watch()): the addon queues their events during
 // libuv's poll phase and calls `deliver` once, right after it, with all of them (native/watcher.cc): one
-// crossing into JavaScript per loop turn instead of one per ready fd. Entry i: the watcher's callback in
-// batchFns[i], its events (or a negative libuv error) in batchOut[i]. BATCH is the addon's kBatch.
+// crossing into JavaScript per loop turn instead of one per ready fd. Entry i: the watcher's callback is the
+// i-th argument (passing it costs the addon nothing per entry, where setting an array element did), its events
+// (or a negative libuv error) are batchOut[i]. BATCH is the addon's kBatch.
 const BATCH = 256;
 const batchOut = new Int32Array(BATCH);
-const batchFns: Array<((value: number) => void) | undefined> = new Array<undefined>(BATCH).fill(undefined);
 let batchSet = false;
 
-function deliver(count: number): void {
+function deliver(...fns: Array<(value: number) => void>): void {
   let failed = false;
   let first: unknown;
-  for (let i = 0; i < count; i++) {
-    const fn = batchFns[i];
-    const value = batchOut[i];
-    batchFns[i] = undefined;
-    if (fn === undefined) continue;
+  for (let i = 0; i < fns.length; i++) {
     try {
-      fn(value);
+      fns[i](batchOut[i]);
     } catch (err) {
       // The others are still told; the first error is then uncaught, as a watcher callback's would be.
       if (!failed) first = err;
@@ -53,7 +49,7 @@ function deliver(count: number): void {
 function setBatch(): void {
   if (batchSet) return;
   try {
-    native.setWatchBatch(deliver, batchOut, batchFns);
+    native.setWatchBatch(deliver, batchOut);
   } catch (err) {
     // Another copy of this module in the same thread set it (its deliver calls any watcher's callback alike).
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;

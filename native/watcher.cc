@@ -60,9 +60,8 @@ struct Registry {
   std::vector<Handle*> queued;
   std::vector<Handle*> delivering;  // the queue being delivered (Deliver)
   bool in_delivery = false;
-  napi_ref batch_fn = nullptr;     // function(count): takes out[0..count) and fns[0..count)
+  napi_ref batch_fn = nullptr;     // function(...callbacks): entry i is callbacks[i] with out[i]
   napi_ref batch_out = nullptr;    // Int32Array: each entry's events, or a negative libuv error
-  napi_ref batch_fns = nullptr;    // Array, pre-filled: each entry's callback
   std::unique_ptr<Napi::AsyncContext> batch_context;
 
   void MaybeFinish() {
@@ -117,7 +116,7 @@ bool AfterCall(napi_env env, napi_status st) {
   return false;  // the environment began to stop
 }
 
-// The most entries one call into JavaScript delivers: the length of the module's arrays (watch.ts's BATCH).
+// The most entries one call into JavaScript delivers: the length of the module's Int32Array (watch.ts's BATCH).
 // Also the size at which the poll phase delivers the queue itself (see Queue).
 constexpr uint32_t kBatch = 256;
 void Deliver(Registry* reg);
@@ -415,10 +414,12 @@ void Deliver(Registry* reg) {
   while (ok && next < batch.size()) {
     napi_handle_scope scope;
     if (napi_open_handle_scope(env, &scope) != napi_ok) break;
-    napi_value fn, out, fns;
+    napi_value fn, out;
     ok = napi_get_reference_value(env, reg->batch_fn, &fn) == napi_ok && fn != nullptr &&
-         napi_get_reference_value(env, reg->batch_out, &out) == napi_ok && out != nullptr &&
-         napi_get_reference_value(env, reg->batch_fns, &fns) == napi_ok && fns != nullptr;
+         napi_get_reference_value(env, reg->batch_out, &out) == napi_ok && out != nullptr;
+    // The callbacks go to the batch function as its arguments: handles on the stack, where storing each into
+    // a JavaScript array was a property set through V8's generic path (about 300 instructions per entry).
+    napi_value fns[kBatch];
     int32_t values[kBatch];
     uint32_t n = 0;
     for (; ok && next < batch.size() && n < kBatch; next++) {
@@ -427,10 +428,7 @@ void Deliver(Registry* reg) {
       if (w == nullptr || (h->queued_status == 0 && !w->Started())) continue;  // stopped, or paused, since
       napi_value cb = w->CallbackValue();
       if (cb == nullptr) continue;
-      // Into an own, writable element (the array is the module's, pre-filled): no setter anywhere can run. (Should
-      // the raw addon's setWatchBatch have been given an array that runs code there, its exception is uncaught.)
-      ok = napi_set_element(env, fns, n, cb) == napi_ok;
-      if (!ok) AfterCall(env, napi_pending_exception);
+      fns[n] = cb;
       values[n++] = h->queued_status < 0 ? h->queued_status : h->queued_events;
     }
     if (ok && n > 0) {
@@ -439,13 +437,12 @@ void Deliver(Registry* reg) {
       napi_typedarray_type type;
       size_t length = 0;
       void* data = nullptr;
-      napi_value count, result;
+      napi_value result;
       ok = napi_get_typedarray_info(env, out, &type, &length, &data, nullptr, nullptr) == napi_ok &&
            type == napi_int32_array && data != nullptr && length >= n;
       if (ok) {
         std::memcpy(data, values, n * sizeof(int32_t));
-        ok = napi_create_uint32(env, n, &count) == napi_ok &&
-             AfterCall(env, napi_make_callback(env, *reg->batch_context, out, fn, 1, &count, &result));
+        ok = AfterCall(env, napi_make_callback(env, *reg->batch_context, out, fn, n, fns, &result));
       }
     }
     napi_close_handle_scope(env, scope);
@@ -463,15 +460,20 @@ void OnCheckClose(uv_handle_t* h) {
   reg->MaybeFinish();
 }
 
-// setWatchBatch(fn, out: Int32Array, fns: Array): where batched watchers deliver (see the top of this file).
-// Once per environment; the arrays' length (the same) is the most one call delivers.
+// setWatchBatch(fn, out: Int32Array): where batched watchers deliver (see the top of this file): after each
+// poll phase, fn(...callbacks) with entry i's value (events, or a negative libuv error) in out[i]. Once per
+// environment; one call delivers at most kBatch entries, and out holds at least that many (checked again at each
+// delivery: a length-tracking view may shrink; a delivery that finds it short stops, and level-triggered polls
+// report the fds again).
 Napi::Value SetWatchBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsFunction()) ThrowTypeError(env, "The \"fn\" argument must be of type function");
   if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
     ThrowTypeError(env, "The \"out\" argument must be an instance of Int32Array");
   }
-  if (!info[2].IsArray()) ThrowTypeError(env, "The \"fns\" argument must be an instance of Array");
+  if (info[1].As<Napi::TypedArray>().ElementLength() < kBatch) {
+    ThrowRangeError(env, "The \"out\" argument must hold at least " + std::to_string(kBatch) + " elements");
+  }
   // The async context first: its init hooks run JavaScript, which may do anything, this call included.
   auto context = std::make_unique<Napi::AsyncContext>(env, "sockfd.watch.batch");
   Registry* reg = static_cast<Registry*>(env.GetInstanceData<Registry>());
@@ -479,18 +481,15 @@ Napi::Value SetWatchBatch(const Napi::CallbackInfo& info) {
   if (reg->check != nullptr) ThrowErrno(env, EEXIST, "watch");
   uv_loop_t* loop = nullptr;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) ThrowErrno(env, ENOSYS, "watch");
-  napi_ref fn = nullptr, out = nullptr, fns = nullptr;
-  if (napi_create_reference(env, info[0], 1, &fn) != napi_ok || napi_create_reference(env, info[1], 1, &out) != napi_ok ||
-      napi_create_reference(env, info[2], 1, &fns) != napi_ok) {
+  napi_ref fn = nullptr, out = nullptr;
+  if (napi_create_reference(env, info[0], 1, &fn) != napi_ok || napi_create_reference(env, info[1], 1, &out) != napi_ok) {
     if (fn != nullptr) napi_delete_reference(env, fn);
-    if (out != nullptr) napi_delete_reference(env, out);
     ThrowErrno(env, ENOMEM, "watch");
   }
   uv_check_t* check = new (std::nothrow) uv_check_t;
   if (check == nullptr) {
     napi_delete_reference(env, fn);
     napi_delete_reference(env, out);
-    napi_delete_reference(env, fns);
     ThrowErrno(env, ENOMEM, "watch");
   }
   uv_check_init(loop, check);
@@ -500,7 +499,6 @@ Napi::Value SetWatchBatch(const Napi::CallbackInfo& info) {
   reg->check = check;
   reg->batch_fn = fn;
   reg->batch_out = out;
-  reg->batch_fns = fns;
   reg->batch_context = std::move(context);
   return env.Undefined();
 }

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as s from '../lib';
+import { native } from '../lib/binding';
 import { Readiness } from '../lib/readiness';
 import { batchedWatcher } from '../lib/watch';
 import type { AsyncCall, AttemptArg, AttemptResult } from '../lib/socket';
@@ -246,6 +247,22 @@ describe('one crossing per loop turn: the ready sockets of a turn are delivered 
       `], { timeout: 10000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
     });
     expect(JSON.parse(out.trim())).toEqual({ err: 'boom', ran: ['a', 'c'] });
+  });
+  it("the addon's setWatchBatch: once per thread (the package's), its arguments checked first", () => {
+    const [a] = unixPair();
+    batchedWatcher(a.fileno(), s.WATCH_READ, () => {}).stop(); // the package has set its batch by now
+    const refused = (f: () => void): unknown => {
+      try {
+        f();
+      } catch (err) {
+        return (err as NodeJS.ErrnoException).code;
+      }
+      return 'accepted';
+    };
+    expect(refused(() => native.setWatchBatch(5 as never, new Int32Array(256)))).toBe('ERR_INVALID_ARG_TYPE');
+    expect(refused(() => native.setWatchBatch(() => {}, new Uint32Array(256) as never))).toBe('ERR_INVALID_ARG_TYPE');
+    expect(refused(() => native.setWatchBatch(() => {}, new Int32Array(255)))).toBe('ERR_OUT_OF_RANGE');
+    expect(refused(() => native.setWatchBatch(() => {}, new Int32Array(256)))).toBe('EEXIST');
   });
 });
 
