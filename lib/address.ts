@@ -7,6 +7,7 @@
  * Out: `{ family: 'IPv4' | 'IPv6', address, port }` or `{ family: 'unix', path }`, as Node's
  * `server.address()` gives them.
  */
+import { Buffer } from 'node:buffer';
 import { isIP } from 'node:net';
 import { native } from './binding';
 import { invalidArgType, invalidArgValue, outOfRange, checkInt } from './errors';

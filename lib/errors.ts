@@ -7,6 +7,7 @@
  * - A value of the wrong type: `TypeError` with `code: 'ERR_INVALID_ARG_TYPE'`.
  * - A value out of range: `RangeError` with `code: 'ERR_OUT_OF_RANGE'`.
  */
+import { Buffer } from 'node:buffer';
 import { constants as osConstants } from 'node:os';
 import { getSystemErrorName, inspect } from 'node:util';
 

@@ -4,6 +4,7 @@
  * block" is `null`. Every fd received is close-on-exec (`MSG_CMSG_CLOEXEC` is always added) and belongs to the
  * caller, also when the control data was truncated (`MSG_CTRUNC`): close it, or pass it on.
  */
+import { Buffer } from 'node:buffer';
 import { endianness } from 'node:os';
 import { native } from './binding';
 import { toNativeAddress, type Address, type AddressInput } from './address';

@@ -3,6 +3,7 @@
  * address it also takes a host name (`{ address: 'localhost', port }`), resolved with getaddrinfo for the
  * socket's family and type. Closing twice is harmless; any other use after close is an `EBADF` error.
  */
+import { Buffer } from 'node:buffer';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { native } from './binding';
@@ -60,11 +61,17 @@ export type AttemptResult = raw.Accepted | Buffer | number | boolean | null | un
 /** Rejects the calls waiting on a Socket that is closed or detached. */
 const closedError = (syscall: string): Error => errnoError('EBADF', syscall);
 
+// Read once: Node 20 defines the globals Buffer and AbortSignal (and others) as getters, so each use of one is a
+// call, and `instanceof` of an unknown value then a generic property load: per async call, and per message.
+// (Buffer comes from node:buffer; AbortSignal has no module, and a program that replaces the global later still
+// passes the real class's instances.)
+const AbortSignalClass = globalThis.AbortSignal;
+
 function checkOptions(options: unknown): AbortSignal | undefined {
   if (options === undefined) return undefined;
   if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
   const signal = (options as AsyncOptions).signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
+  if (signal !== undefined && !(signal instanceof AbortSignalClass)) throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
   return signal;
 }
 // recvAsync's slab (see Socket#recvSlab): a read of up to SLAB_MAX_READ bytes goes into the socket's slab, of

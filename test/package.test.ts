@@ -139,6 +139,24 @@ describe('loading the package', () => {
     expect(through).toEqual([]);
   });
 
+  it('reads no global that Node defines as a getter (Buffer, AbortSignal) on its paths', async () => {
+    // In Node 20 globalThis.Buffer and globalThis.AbortSignal are accessors: each use is a getter call, and an
+    // `instanceof` of the unknown result a generic property load. recvAsync used Buffer.from, and every async
+    // call checked `signal instanceof AbortSignal`.
+    const { code, out } = await run(runNode(`console.log(['Buffer', 'AbortSignal'].map((n) => typeof Object.getOwnPropertyDescriptor(globalThis, n).get).join())`));
+    expect(code).toBe(0);
+    expect(out.trim()).toBe('function,function'); // in a plain node: a test worker's globals may be its own
+    const lib = path.join(root, 'lib');
+    const files = (fs.readdirSync(lib, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    const offenders: string[] = [];
+    for (const f of files) {
+      const text = fs.readFileSync(path.join(lib, f), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, ''); // comments aside
+      if (/\bBuffer\.\w/.test(text) && !text.includes("import { Buffer } from 'node:buffer';")) offenders.push(`${f}: the global Buffer`);
+      if (/instanceof AbortSignal\b/.test(text)) offenders.push(`${f}: instanceof the global AbortSignal`);
+    }
+    expect(offenders).toEqual([]);
+  });
+
   it("require('sockfd')'s properties behave as tsc's getters did: no assignment, but redefinable (test spies) and extensible", async () => {
     const { code, out } = await run(runNode(`
       'use strict';

@@ -5,6 +5,7 @@
  * an address that never answers would wait for the kernel's own limit, minutes). Works on a terminal and with
  * piped input (end of input counts as `exit`).
  */
+import { Buffer } from 'node:buffer';
 import * as fs from 'node:fs';
 import type { Socket } from '../socket';
 import { createConnection } from '../create';

@@ -4,6 +4,7 @@
  * protocol and its backpressure limits) and sends what the session has to say. How readiness is learned is each
  * model's own business; wantsRead and wantsWrite say what to watch for.
  */
+import { Buffer } from 'node:buffer';
 import type { Socket } from '../socket';
 import type { Address } from '../address';
 import { MESSAGE_SIZE, peerName } from './protocol';

@@ -5,6 +5,7 @@
  * Lines go straight to the file descriptor with fs.writeSync: a blocking server, or a worker thread, must
  * not depend on the event loop to get its words out.
  */
+import { Buffer } from 'node:buffer';
 import * as fs from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import { POLLOUT } from '../constants';

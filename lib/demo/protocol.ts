@@ -7,6 +7,8 @@
  * The tutorial's server tests `data.encode('utf-8') == 'exit'` on bytes, which raises AttributeError in
  * Python 3: here the bytes are compared. Its one-second sleep per message is the `--delay` option (default 0).
  */
+import { Buffer } from 'node:buffer';
+
 export const WELCOME: Buffer = Buffer.from('Welcome');
 /** The tutorial's recv(1024). */
 export const MESSAGE_SIZE = 1024;

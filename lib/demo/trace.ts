@@ -3,6 +3,7 @@
  * The selector lines name the kernel call behind each method, which is where select, poll and epoll differ:
  * select and poll hand the kernel the whole fd list on every wait, epoll registers each fd once.
  */
+import { Buffer } from 'node:buffer';
 import { Socket, type AsyncCall, type AttemptArg, type AttemptResult } from '../socket';
 import type { Address, AddressInput } from '../address';
 import { errnoName, type BytesLike, type Data } from '../errors';

@@ -9,6 +9,7 @@
  * Stopping (SIGINT, SIGTERM): the parent stops accepting, sends SIGTERM to each child and waits for them; a child
  * whose parent is gone (its channel at end of stream) stops too, so no process outlives the server.
  */
+import { Buffer } from 'node:buffer';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { AF_UNIX, POLLIN, SOCK_SEQPACKET } from '../../constants';
