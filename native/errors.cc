@@ -183,6 +183,16 @@ Bytes BytesArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
 Bytes BytesOf(Napi::Env env, Napi::Value v, const char* name, long index) {
   void* data = nullptr;
   size_t length = 0;
+  // Any view in one Node-API call, the per-message case (a Buffer): napi_get_buffer_info takes every
+  // ArrayBufferView (node::Buffer::HasInstance) and reads the pointer once and the byte length once, which
+  // V8 computes for a length-tracking or out-of-bounds view as napi_get_typedarray_info's does. Where it
+  // refuses (an ArrayBuffer, anything else, or a Node that takes Uint8Arrays only), the checks below decide.
+  if (napi_get_buffer_info(env, v, &data, &length) == napi_ok) {
+    if (data == nullptr) length = 0;  // detached
+    return Bytes{static_cast<uint8_t*>(data), length};
+  }
+  data = nullptr;
+  length = 0;
   if (v.IsTypedArray()) {
     napi_typedarray_type type;
     size_t count;

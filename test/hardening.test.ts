@@ -204,6 +204,52 @@ describe('recv with MSG_TRUNC on a stream socket', () => {
   });
 });
 
+describe("the addon reads a view's bytes as the view has them at the call", () => {
+  it('views of a resizable ArrayBuffer, typed or DataView, fixed or length-tracking: sent and received within what they cover now', () => {
+    const [a, b] = trackedPair();
+    s.setBlocking(b, false);
+    const ab = new ResizableArrayBuffer(16, { maxByteLength: 64 });
+    new Uint8Array(ab).set(Buffer.from('abcdefghijklmnop'));
+    const views: Record<string, ArrayBufferView> = {
+      tracking: new Uint8Array(ab),
+      fixed: new Uint8Array(ab, 8, 8),
+      int16Fixed: new Int16Array(ab, 8, 4),
+      dataViewTracking: new DataView(ab),
+      dataViewFixed: new DataView(ab, 8, 8),
+      dataViewTrackingFrom4: new DataView(ab, 4),
+    };
+    const sent = (size: number): Record<string, string> => {
+      ab.resize(size);
+      const out: Record<string, string> = {};
+      for (const [name, v] of Object.entries(views)) {
+        const n = native.send(a, v);
+        const got = n === 0 ? '' : native.recv(b, 100, 0)!.toString('latin1');
+        out[name] = `${n}:${got}`;
+      }
+      return out;
+    };
+    expect(sent(12)).toEqual({
+      tracking: '12:abcdefghijkl', fixed: '0:', int16Fixed: '0:', // 8 + 8 > 12: out of bounds, no bytes
+      dataViewTracking: '12:abcdefghijkl', dataViewFixed: '0:', dataViewTrackingFrom4: '8:efghijkl',
+    });
+    expect(sent(3)).toEqual({
+      tracking: '3:abc', fixed: '0:', int16Fixed: '0:', dataViewTracking: '3:abc', dataViewFixed: '0:', dataViewTrackingFrom4: '0:',
+    });
+    const z = (n: number): string => '\0'.repeat(n);
+    expect(sent(20)).toEqual({ // grown again: zeros where it had shrunk
+      tracking: `20:abc${z(17)}`, fixed: `8:${z(8)}`, int16Fixed: `8:${z(8)}`,
+      dataViewTracking: `20:abc${z(17)}`, dataViewFixed: `8:${z(8)}`, dataViewTrackingFrom4: `16:${z(16)}`,
+    });
+    // Received into: the fixed view's 8 bytes at 8, whatever is queued beyond them stays queued.
+    native.send(a, 'ABCDEFGHIJ');
+    expect(native.recvInto(b, views.dataViewFixed)).toBe(8);
+    expect(Buffer.from(ab).toString('latin1', 0, 20)).toBe(`abc${z(5)}ABCDEFGH${z(4)}`);
+    ab.resize(10); // the fixed view is out of bounds now: a zero-length window
+    expect(native.recvInto(b, views.fixed)).toBe(0);
+    expect(native.recv(b, 100, 0)!.toString()).toBe('IJ');
+  });
+});
+
 describe('sendAllAsync and a buffer that changes under it', () => {
   it('rejects, with the count sent, when the buffer shrinks during a wait; never a false success', async () => {
     const [a, b] = trackedPair();
