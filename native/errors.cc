@@ -180,19 +180,25 @@ Bytes BytesArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   return BytesOf(info.Env(), info[i], name);
 }
 
-Bytes BytesOf(Napi::Env env, Napi::Value v, const char* name, long index) {
+namespace {
+// Any view in one Node-API call, the per-message case (a Buffer): napi_get_buffer_info takes every
+// ArrayBufferView (node::Buffer::HasInstance) and reads the pointer once and the byte length once, which V8
+// computes for a length-tracking or out-of-bounds view as napi_get_typedarray_info's does. False where it
+// refuses (an ArrayBuffer, a string, anything else, or a Node that takes Uint8Arrays only): BytesOf decides.
+bool ViewBytes(napi_env env, napi_value v, Bytes* out) {
   void* data = nullptr;
   size_t length = 0;
-  // Any view in one Node-API call, the per-message case (a Buffer): napi_get_buffer_info takes every
-  // ArrayBufferView (node::Buffer::HasInstance) and reads the pointer once and the byte length once, which
-  // V8 computes for a length-tracking or out-of-bounds view as napi_get_typedarray_info's does. Where it
-  // refuses (an ArrayBuffer, anything else, or a Node that takes Uint8Arrays only), the checks below decide.
-  if (napi_get_buffer_info(env, v, &data, &length) == napi_ok) {
-    if (data == nullptr) length = 0;  // detached
-    return Bytes{static_cast<uint8_t*>(data), length};
-  }
-  data = nullptr;
-  length = 0;
+  if (napi_get_buffer_info(env, v, &data, &length) != napi_ok) return false;
+  *out = Bytes{static_cast<uint8_t*>(data), data == nullptr ? 0 : length};  // no pointer: detached
+  return true;
+}
+}  // namespace
+
+Bytes BytesOf(Napi::Env env, Napi::Value v, const char* name, long index) {
+  Bytes view;
+  if (ViewBytes(env, v, &view)) return view;
+  void* data = nullptr;
+  size_t length = 0;
   if (v.IsTypedArray()) {
     napi_typedarray_type type;
     size_t count;
@@ -217,6 +223,8 @@ Bytes BytesOf(Napi::Env env, Napi::Value v, const char* name, long index) {
 }
 
 Bytes DataArg(const Napi::CallbackInfo& info, size_t i, const char* name, std::string& storage) {
+  Bytes view;
+  if (ViewBytes(info.Env(), info[i], &view)) return view;  // the usual case first: no type test before it
   if (info[i].IsString()) {
     storage = info[i].As<Napi::String>().Utf8Value();
     return Bytes{reinterpret_cast<uint8_t*>(storage.data()), storage.size()};
