@@ -7,7 +7,9 @@
  * With "idle": connects and takes the Welcomes, prints a JSON line, then holds the connections open, idle,
  * until killed (for the server's memory per connection).
  * Latency: each answer's time since its message was sent, over the measured window, reported as p50 and p99 in
- * microseconds. RLIMIT_NOFILE is raised to its hard limit first, so that 10000 connections fit. */
+ * microseconds. RLIMIT_NOFILE is raised to its hard limit first, so that 10000 connections fit.
+ * SIGUSR1 makes it print "answers N" on stderr, N the answers received so far (scripts/bench/instr.js counts the
+ * messages of its own window that way). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -15,6 +17,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +26,12 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+static volatile sig_atomic_t report_requested = 0;
+static void on_report(int sig) {
+  (void)sig;
+  report_requested = 1;
+}
 
 static double now_ms(void) {
   struct timespec ts;
@@ -112,8 +121,15 @@ int main(int argc, char** argv) {
   double start = now_ms(), t0 = 0, t_end = 0;
   long long cpu0 = -1, cpu1 = -1;
   int measuring = 0;
+  struct sigaction report = { .sa_handler = on_report }; /* no SA_RESTART: epoll_wait returns at once */
+  sigemptyset(&report.sa_mask);
+  sigaction(SIGUSR1, &report, NULL);
   for (;;) {
     double t = now_ms();
+    if (report_requested) {
+      report_requested = 0;
+      fprintf(stderr, "answers %lld\n", total);
+    }
     if (idle && welcomed + refused >= n) {
       printf("{\"connections\":%d,\"welcomed\":%d,\"refused\":%d}\n", n, welcomed, refused);
       fflush(stdout);
@@ -147,7 +163,7 @@ int main(int argc, char** argv) {
     if (t - start > 60000 + warmup + measure) { fprintf(stderr, "loadgen: timed out (%d of %d welcomed)\n", welcomed, n); break; }
     if (alive == 0) break;
     int r = epoll_wait(ep, evs, n, 50);
-    for (int k = 0; k < r; k++) {
+    for (int k = 0; k < r; k++) { /* r is -1 (EINTR) after a SIGUSR1: nothing to do until the next turn */
       struct conn* c = &conns[evs[k].data.u32];
       ssize_t got = recv(c->fd, buf, sizeof(buf), 0);
       if (got <= 0) {

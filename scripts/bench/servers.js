@@ -37,9 +37,11 @@ function compile(name, tmp) {
 
 /**
  * Starts a server and resolves with { proc, port } once it prints its port. `dir`: the checkout whose demo CLI
- * runs a model (this one by default; scripts/bench/ab.js passes another).
+ * runs a model (this one by default; scripts/bench/ab.js passes another). `wrap`: a command the server runs
+ * under (scripts/bench/instr.js: valgrind), whose pid is then the server's; `timeoutMs`: how long it may take to
+ * print its port.
  */
-function startServer(kind, bins, dir = root) {
+function startServer(kind, bins, dir = root, { wrap = [], timeoutMs = 10000 } = {}) {
   let cmd;
   let args;
   if (kind === 'C') [cmd, args] = [bins.ref, ['0']];
@@ -52,11 +54,12 @@ function startServer(kind, bins, dir = root) {
   }
   // RLIMIT_NOFILE raised to its hard limit for the server (10000 connections), by the shell that then execs it:
   // the pid is the server's.
-  const proc = spawn('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = [...wrap, cmd, ...args];
+  const proc = spawn('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${kind}: no port after 10 s: ${out} ${err}`)), 10000);
+    const timer = setTimeout(() => reject(new Error(`${kind}: no port after ${timeoutMs / 1000} s: ${out} ${err}`)), timeoutMs);
     proc.stdout.on('data', (d) => {
       out += d;
       const m = /listening (\d+)|on [\d.]+:(\d+)/.exec(out);
