@@ -299,17 +299,23 @@ export class Readiness implements SignalOwner {
       // Batched, called by the addon with no wrapper between (see watch.ts): the ready events, -errno, or 0 when
       // sockfd's close(fd) of this fd stopped the watcher behind this object's back: nothing would ever wake a
       // waiter again (and the number may be another file's by now), so every waiting call rejects with EBADF.
-      this.#watcher = batchedWatcher(this.fd, needed, (value) => {
-        // A chunk's entries are taken before any of them runs: an earlier one may have closed this object.
-        if (this.#closed !== null) return;
-        if (value > 0) this.#onReady(null, value);
-        else if (value < 0) this.#onReady(pollError(value), 0);
-        else this.close(closedByFd);
-      });
+      this.#watcher = batchedWatcher(this.fd, needed, this.#deliveryCallback());
       this.#events = needed;
     } else if ((this.#events & needed) !== needed) {
       this.#update(this.#events | needed);
     }
+  }
+
+  // The watcher's callback, made here and not in #interest: a method that makes a closure over `this` allocates
+  // its context at every call, whether or not it makes the closure then, and #interest runs at every wait.
+  #deliveryCallback(): (value: number) => void {
+    return (value) => {
+      // A chunk's entries are taken before any of them runs: an earlier one may have closed this object.
+      if (this.#closed !== null) return;
+      if (value > 0) this.#onReady(null, value);
+      else if (value < 0) this.#onReady(pollError(value), 0);
+      else this.close(closedByFd);
+    };
   }
 
   /** Changes the watched events; a refused change leaves the watcher paused (as Watcher#update does). */

@@ -108,7 +108,8 @@ export class Socket {
   #slab: Buffer | null = null;
   #slabMemory: ArrayBuffer | null = null; // its .buffer, read once: the getter is a call into V8's runtime
   #slabUsed = 0;
-  // The retries of the async calls that wait, made once per socket: a wait then allocates no closure.
+  // The retries of the async calls that wait, made once per socket (by #makeRecvRetry and #makeSendRetry: a
+  // method that makes a closure allocates its context at every call): a wait then allocates no closure.
   #recvRetry: ((size: number) => Buffer | null) | null = null;
   #sendRetry: ((state: SendState) => undefined | null) | null = null;
   /** The address family: `AF_INET`, `AF_INET6` or `AF_UNIX` (or another the caller chose). */
@@ -292,14 +293,25 @@ export class Socket {
    * Up to `size` bytes (empty Buffer at end of stream), or `null` when it would block; with a timeout,
    * `recv ETIMEDOUT` when nothing came in time. @see recv(2)
    */
+  // recv, recvInto and send: the per-message calls of a readiness server. Their timed path (a closure over their
+  // arguments) is a method of its own: a method that makes a closure allocates the closure's context at every
+  // call, on the path that makes none too.
   recv(size: number, flags = 0): Buffer | null {
     if (this.#untimed()) return raw.recv(this.#live('recv'), size, flags);
+    return this.#recvTimed(size, flags);
+  }
+
+  #recvTimed(size: number, flags: number): Buffer | null {
     return this.#timed('recv', POLLIN, (fd) => raw.recv(fd, size, flags));
   }
 
   /** Receives into `buffer[offset, offset + length)`: the byte count, or `null`. Allocates nothing. */
   recvInto(buffer: BytesLike, offset?: number, length?: number, flags = 0): number | null {
     if (this.#untimed()) return raw.recvInto(this.#live('recv'), buffer, offset, length, flags);
+    return this.#recvIntoTimed(buffer, offset, length, flags);
+  }
+
+  #recvIntoTimed(buffer: BytesLike, offset: number | undefined, length: number | undefined, flags: number): number | null {
     return this.#timed('recv', POLLIN, (fd) => raw.recvInto(fd, buffer, offset, length, flags));
   }
 
@@ -311,6 +323,10 @@ export class Socket {
   /** Sends bytes or a UTF-8 string: the count sent, or `null` when it would block. @see send(2) */
   send(data: Data, flags = 0): number | null {
     if (this.#untimed()) return raw.send(this.#live('send'), data, flags);
+    return this.#sendTimed(data, flags);
+  }
+
+  #sendTimed(data: Data, flags: number): number | null {
     return this.#timed('send', POLLOUT, (fd) => raw.send(fd, data, flags));
   }
 
@@ -600,10 +616,16 @@ export class Socket {
       const signal = checkOptions(options);
       const done = this.#acceptOnce(this.#async('accept', signal));
       if (done !== null) return Promise.resolve(done);
-      return this.#until(WATCH_READ, 'accept', signal, () => this.#acceptOnce(this.#live('accept')), undefined);
+      return this.#acceptWait(signal);
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  // The waits of acceptAsync and recvIntoAsync make a closure: in methods of their own, so that a call that
+  // completes at once allocates no closure context (see #recvRetry).
+  #acceptWait(signal: AbortSignal | undefined): Promise<[Socket, Address]> {
+    return this.#until(WATCH_READ, 'accept', signal, () => this.#acceptOnce(this.#live('accept')), undefined);
   }
 
   #acceptOnce(fd: number): [Socket, Address] | null {
@@ -654,10 +676,7 @@ export class Socket {
         const data = this.#recvOnce(fd, size);
         if (data !== null) return Promise.resolve(data);
       }
-      return this.#until(WATCH_READ, 'recv', signal, this.#recvRetry ??= (n: number) => {
-        this.#drained = false; // readiness was reported
-        return this.#recvOnce(this.#live('recv'), n);
-      }, size);
+      return this.#until(WATCH_READ, 'recv', signal, this.#recvRetry ?? (this.#recvRetry = this.#makeRecvRetry()), size);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -698,6 +717,17 @@ export class Socket {
     return slab;
   }
 
+  #makeRecvRetry(): (size: number) => Buffer | null {
+    return (n: number) => {
+      this.#drained = false; // readiness was reported
+      return this.#recvOnce(this.#live('recv'), n);
+    };
+  }
+
+  #makeSendRetry(): (state: SendState) => undefined | null {
+    return (st: SendState) => this.#sendMore(this.#live('send'), st);
+  }
+
   #recvOnce(fd: number, size: number): Buffer | null {
     const data = this.attempt('recv', fd, size) as Buffer | null;
     if (data !== null) this.#drained = this.#stream && data.length < size;
@@ -714,13 +744,17 @@ export class Socket {
         const n = this.#recvIntoOnce(fd, buffer, offset, length, want);
         if (n !== null) return Promise.resolve(n);
       }
-      return this.#until(WATCH_READ, 'recv', signal, () => {
-        this.#drained = false;
-        return this.#recvIntoOnce(this.#live('recv'), buffer, offset, length, want);
-      }, undefined);
+      return this.#recvIntoWait(signal, buffer, offset, length, want);
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  #recvIntoWait(signal: AbortSignal | undefined, buffer: BytesLike, offset: number | undefined, length: number | undefined, want: number): Promise<number> {
+    return this.#until(WATCH_READ, 'recv', signal, () => {
+      this.#drained = false;
+      return this.#recvIntoOnce(this.#live('recv'), buffer, offset, length, want);
+    }, undefined);
   }
 
   #recvIntoOnce(fd: number, buffer: BytesLike, offset: number | undefined, length: number | undefined, want: number): number | null {
@@ -753,7 +787,7 @@ export class Socket {
       if (bytes.byteLength > total) bytes = bytes.subarray(0, total);
       const state: SendState = { bytes, total, sent: n ?? 0 };
       if (n !== null && this.#sendMore(fd, state) !== null) return Promise.resolve();
-      return this.#until(WATCH_WRITE, 'send', signal, this.#sendRetry ??= (st: SendState) => this.#sendMore(this.#live('send'), st), state);
+      return this.#until(WATCH_WRITE, 'send', signal, this.#sendRetry ?? (this.#sendRetry = this.#makeSendRetry()), state);
     } catch (err) {
       return Promise.reject(err);
     }
