@@ -289,13 +289,14 @@ export class Socket {
     return true;
   }
 
+  // recv, recvInto and send: the per-message calls of a readiness server. Their timed path (a closure over their
+  // arguments) is a method of its own: a method that makes a closure allocates the closure's context at every
+  // call, on the path that makes none too.
+
   /**
    * Up to `size` bytes (empty Buffer at end of stream), or `null` when it would block; with a timeout,
    * `recv ETIMEDOUT` when nothing came in time. @see recv(2)
    */
-  // recv, recvInto and send: the per-message calls of a readiness server. Their timed path (a closure over their
-  // arguments) is a method of its own: a method that makes a closure allocates the closure's context at every
-  // call, on the path that makes none too.
   recv(size: number, flags = 0): Buffer | null {
     if (this.#untimed()) return raw.recv(this.#live('recv'), size, flags);
     return this.#recvTimed(size, flags);

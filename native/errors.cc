@@ -192,11 +192,10 @@ bool ViewBytes(napi_env env, napi_value v, Bytes* out) {
   *out = Bytes{static_cast<uint8_t*>(data), data == nullptr ? 0 : length};  // no pointer: detached
   return true;
 }
-}  // namespace
 
-Bytes BytesOf(Napi::Env env, Napi::Value v, const char* name, long index) {
-  Bytes view;
-  if (ViewBytes(env, v, &view)) return view;
+// Everything ViewBytes refused: the checks by kind (a view, should this Node's napi_get_buffer_info take
+// Uint8Arrays only; an ArrayBuffer), or the TypeError.
+Bytes OtherBytes(Napi::Env env, Napi::Value v, const char* name, long index) {
   void* data = nullptr;
   size_t length = 0;
   if (v.IsTypedArray()) {
@@ -221,6 +220,13 @@ Bytes BytesOf(Napi::Env env, Napi::Value v, const char* name, long index) {
   if (data == nullptr) length = 0;  // detached
   return Bytes{static_cast<uint8_t*>(data), length};
 }
+}  // namespace
+
+Bytes BytesOf(Napi::Env env, Napi::Value v, const char* name, long index) {
+  Bytes view;
+  if (ViewBytes(env, v, &view)) return view;
+  return OtherBytes(env, v, name, index);
+}
 
 Bytes DataArg(const Napi::CallbackInfo& info, size_t i, const char* name, std::string& storage) {
   Bytes view;
@@ -229,7 +235,7 @@ Bytes DataArg(const Napi::CallbackInfo& info, size_t i, const char* name, std::s
     storage = info[i].As<Napi::String>().Utf8Value();
     return Bytes{reinterpret_cast<uint8_t*>(storage.data()), storage.size()};
   }
-  return BytesArg(info, i, name);
+  return OtherBytes(info.Env(), info[i], name, -1);  // not BytesArg: ViewBytes has refused it already
 }
 
 int TimeoutArg(const Napi::CallbackInfo& info, size_t i) {

@@ -17,6 +17,13 @@ constexpr int64_t kMaxRecvSize = INT32_MAX;
 
 bool WouldBlock(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 
+// send's flags when the caller passes none (see Send).
+#ifdef MSG_NOSIGNAL
+constexpr int kNoSignal = MSG_NOSIGNAL;
+#else
+constexpr int kNoSignal = 0;
+#endif
+
 // Small reads land in a per-thread scratch area and are copied into a Buffer of the exact size, so that a
 // recv(fd, 65536) that returns 10 bytes costs 10 bytes of JavaScript memory, as Python's recv does.
 uint8_t* Scratch() {
@@ -162,11 +169,7 @@ Napi::Value Send(const Napi::CallbackInfo& info) {
   int fd = FdArg(info);
   std::string storage;
   Bytes b = DataArg(info, 1, "data", storage);
-#ifdef MSG_NOSIGNAL
-  int flags = Given(info, 2) ? Int32Arg(info, 2, "flags") : MSG_NOSIGNAL;
-#else
-  int flags = Given(info, 2) ? Int32Arg(info, 2, "flags") : 0;
-#endif
+  int flags = Given(info, 2) ? Int32Arg(info, 2, "flags") : kNoSignal;
   ssize_t n;
   do {
     n = ::send(fd, b.data, b.length, flags);
