@@ -11,15 +11,18 @@ import { batchedWatcher, pollError, type Watcher, WATCH_READ, WATCH_WRITE } from
 interface Waiter {
   /** For the error of a close: the system call that waits. */
   readonly syscall: string;
-  /** The queue it waits in (a Readiness's readers or writers: the same array for the waiter's whole life). */
-  readonly list: Waiter[];
+  /** The queue it waits in: its Readiness's readers (true) or writers (false). */
+  readonly read: boolean;
+  readonly owner: Readiness;
   /**
-   * The call's next attempt, made with `arg` at each readiness, inside the watcher's callback: `null` means
-   * would-block (the waiter waits on), anything else settles the wait with it, a throw rejects it. `null`: the
-   * wait is for readiness alone (`wait()`). A caller passes a function it made once and the call's state as
-   * `arg`, so that a wait allocates no closure.
+   * The call's next attempt, made as `retry.call(self, arg)` at each readiness, inside the watcher's callback:
+   * `null` means would-block (the waiter waits on), anything else settles the wait with it, a throw rejects
+   * it. `null`: the wait is for readiness alone (`wait()`). A caller passes a function it made once (a
+   * method), its object as `self` and the call's state as `arg`, so that a wait allocates no closure and a
+   * wake-up reads none.
    */
-  readonly retry: ((arg: any) => unknown) | null; // eslint-disable-line @typescript-eslint/no-explicit-any
+  readonly retry: ((this: any, arg: any) => unknown) | null; // eslint-disable-line @typescript-eslint/no-explicit-any
+  readonly self: unknown;
   readonly arg: unknown;
   readonly resolve: (value: unknown) => void;
   readonly reject: (err: Error) => void;
@@ -56,7 +59,7 @@ class SignalWaiters {
       this.#listening = false;
       for (const owner of this.owners) owner.abortOwn(this);
       this.owners.clear();
-      for (const w of this.waiters) if (!w.settled) drop(w, abortError(signal));
+      for (const w of this.waiters) if (!w.settled) w.owner.drop(w, abortError(signal));
       this.waiters.clear();
     };
   }
@@ -114,17 +117,6 @@ function waitersOf(signal: AbortSignal): SignalWaiters {
   return sw;
 }
 
-/**
- * Settles a waiter that no Readiness or signal counts (or whose count its caller resets) with `err`, taking it
- * out of its queue. Its interest is dropped lazily, by the next readiness nobody waits for.
- */
-function drop(w: Waiter, err: Error): void {
-  w.settled = true;
-  const i = w.list.indexOf(w);
-  if (i >= 0) w.list.splice(i, 1);
-  w.reject(err);
-}
-
 /** The error of the calls that waited on an fd that sockfd's close(fd) closed behind the Readiness's back. */
 const closedByFd = (syscall: string): Error => errnoError('EBADF', syscall);
 
@@ -152,8 +144,13 @@ export class Readiness implements SignalOwner {
   // The events the watcher watches, as this class last set them: read on every wait and every readiness, where
   // the Watcher's own getter would ask the addon whether close(fd) stopped it (then update() throws).
   #events = 0;
-  readonly #readers: Waiter[] = [];
-  readonly #writers: Waiter[] = [];
+  // The calls waiting to read and to write. The first of each queue has a field of its own, so that the usual
+  // single waiter costs no array to read and write at each wait and wake-up (this object is read anyway, the
+  // arrays were two more cache lines per message); the others wait in #more, in the order they came, readers
+  // and writers together. Invariant: a queue whose first field is null has none in #more.
+  #reader: Waiter | null = null;
+  #writer: Waiter | null = null;
+  #more: Waiter[] | null = null;
   #closed: CloseError | null = null;
   // The signal this object follows its own waiters of (see SignalWaiters), and how many of them wait now. Kept
   // while none waits, so that a connection's read-answer-read costs no registration; given up for another
@@ -184,23 +181,26 @@ export class Readiness implements SignalOwner {
    * throw from `retry` rejects with it. Otherwise as {@link wait}. The caller makes its first attempt itself:
    * `retry` runs only after a readiness.
    */
-  until<T, A = undefined>(events: number, syscall: string, signal: AbortSignal | undefined, retry: (arg: A) => T | null, arg?: A): Promise<T> {
-    return this.#enqueue(events, syscall, signal, retry, arg) as Promise<T>;
+  until<T, A = undefined, S = undefined>(events: number, syscall: string, signal: AbortSignal | undefined, retry: (this: S, arg: A) => T | null, arg?: A, self?: S): Promise<T> {
+    return this.#enqueue(events, syscall, signal, retry, arg, self) as Promise<T>;
   }
 
-  #enqueue(events: number, syscall: string, signal: AbortSignal | undefined, retry: ((arg: any) => unknown) | null, arg?: unknown): Promise<unknown> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  #enqueue(events: number, syscall: string, signal: AbortSignal | undefined, retry: ((this: any, arg: any) => unknown) | null, arg?: unknown, self?: unknown): Promise<unknown> { // eslint-disable-line @typescript-eslint/no-explicit-any
     if (events !== WATCH_READ && events !== WATCH_WRITE) throw outOfRange('events', 'WATCH_READ (1) or WATCH_WRITE (2)', events);
     if (this.#closed !== null) return Promise.reject(this.#closed(syscall));
     if (signal?.aborted) return Promise.reject(abortError(signal));
-    const list = events === WATCH_READ ? this.#readers : this.#writers;
-    const sw = signal === undefined ? undefined : waitersOf(signal);
+    // This object's own signal's waiters without a WeakMap lookup: a connection's waits all use one signal.
+    const own = this.#sw;
+    const sw = signal === undefined ? undefined : own !== null && own.signal === signal ? own : waitersOf(signal);
     const promise = new Promise<unknown>(capture);
-    const waiter: Waiter = { syscall, list, retry, arg, resolve: captured.resolve!, reject: captured.reject!, sw, own: false, settled: false };
-    list.push(waiter);
+    const waiter: Waiter = {
+      syscall, read: events === WATCH_READ, owner: this, retry, self, arg, resolve: captured.resolve!, reject: captured.reject!, sw, own: false, settled: false,
+    };
+    this.#queue(waiter);
     try {
       this.#interest();
     } catch (err) {
-      drop(waiter, err as Error);
+      this.drop(waiter, err as Error);
       return promise;
     }
     // Creating the watcher runs async_hooks' init callbacks, any JavaScript: it may have closed this object
@@ -208,7 +208,7 @@ export class Readiness implements SignalOwner {
     if (waiter.settled) return promise;
     if (sw !== undefined) {
       if (sw.signal.aborted) {
-        drop(waiter, abortError(sw.signal));
+        this.drop(waiter, abortError(sw.signal));
         return promise;
       }
       if (sw === this.#sw || this.#swCount === 0) {
@@ -219,6 +219,68 @@ export class Readiness implements SignalOwner {
       }
     }
     return promise;
+  }
+
+  /** Puts a waiter at the end of its queue. */
+  #queue(w: Waiter): void {
+    if (w.read ? this.#reader === null : this.#writer === null) {
+      if (w.read) this.#reader = w;
+      else this.#writer = w;
+    } else {
+      (this.#more ??= []).push(w);
+    }
+  }
+
+  /** Takes a waiter out of its queue, if it is there; the next of its queue, if any, becomes the first. */
+  #unqueue(w: Waiter): void {
+    if (w === this.#reader) this.#reader = this.#takeNext(true);
+    else if (w === this.#writer) this.#writer = this.#takeNext(false);
+    else if (this.#more !== null) {
+      const i = this.#more.indexOf(w);
+      if (i >= 0) this.#more.splice(i, 1);
+      if (this.#more.length === 0) this.#more = null;
+    }
+  }
+
+  /** Takes the earliest waiter of one queue out of #more; null if it has none there. */
+  #takeNext(read: boolean): Waiter | null {
+    const more = this.#more;
+    if (more === null) return null;
+    for (let i = 0; i < more.length; i++) {
+      if (more[i].read === read) {
+        const w = more[i];
+        more.splice(i, 1);
+        if (more.length === 0) this.#more = null;
+        return w;
+      }
+    }
+    return null;
+  }
+
+  /** Takes every waiter of one queue, in the order they came; the queue is then empty. */
+  #takeAll(read: boolean): Waiter[] {
+    const first = read ? this.#reader : this.#writer;
+    if (first === null) return []; // and none in #more
+    if (read) this.#reader = null;
+    else this.#writer = null;
+    const out = [first];
+    const more = this.#more;
+    if (more !== null) {
+      const rest: Waiter[] = [];
+      for (const w of more) (w.read === read ? out : rest).push(w);
+      this.#more = rest.length > 0 ? rest : null;
+    }
+    return out;
+  }
+
+  /**
+   * @internal Settles a waiter that no Readiness or signal counts (or whose count its caller resets) with `err`,
+   * taking it out of its queue. Its interest is dropped lazily, by the next readiness nobody waits for.
+   */
+  drop(w: Waiter, err: Error): void {
+    w.settled = true;
+    this.#unqueue(w);
+    w.reject(err);
   }
 
   /** Counts one more own waiter of `sw`, taking it as this object's signal first if it is not. */
@@ -257,18 +319,19 @@ export class Readiness implements SignalOwner {
     if (this.#sw !== sw) return;
     this.#sw = null;
     this.#swCount = 0;
-    for (const list of [this.#readers, this.#writers]) {
-      for (let i = 0; i < list.length;) {
-        const w = list[i];
-        if (w.own && w.sw === sw && !w.settled) {
-          w.settled = true;
-          list.splice(i, 1); // interest is dropped lazily, by the next readiness nobody waits for
-          w.reject(abortError(sw.signal));
-        } else {
-          i++;
-        }
+    // Readers first (each queue in order), then writers; the others are queued again, in their order. Interest
+    // is dropped lazily, by the next readiness nobody waits for.
+    const all = [...this.#takeAll(true), ...this.#takeAll(false)];
+    const aborted: Waiter[] = [];
+    for (const w of all) {
+      if (w.own && w.sw === sw && !w.settled) {
+        w.settled = true;
+        aborted.push(w);
+      } else {
+        this.#queue(w);
       }
     }
+    for (const w of aborted) w.reject(abortError(sw.signal));
   }
 
   /**
@@ -293,29 +356,28 @@ export class Readiness implements SignalOwner {
 
   /** Makes the watcher cover what the waiters need: adds interest at once, never drops it (#onReady does). */
   #interest(): void {
-    const needed = (this.#readers.length > 0 ? WATCH_READ : 0) | (this.#writers.length > 0 ? WATCH_WRITE : 0);
+    const needed = (this.#reader !== null ? WATCH_READ : 0) | (this.#writer !== null ? WATCH_WRITE : 0);
     if (this.#watcher === null) {
       if (needed === 0) return;
       // Batched, called by the addon with no wrapper between (see watch.ts): the ready events, -errno, or 0 when
       // sockfd's close(fd) of this fd stopped the watcher behind this object's back: nothing would ever wake a
       // waiter again (and the number may be another file's by now), so every waiting call rejects with EBADF.
-      this.#watcher = batchedWatcher(this.fd, needed, this.#deliveryCallback());
+      this.#watcher = batchedWatcher(this.fd, needed, Readiness.#onValue.bind(this));
       this.#events = needed;
     } else if ((this.#events & needed) !== needed) {
       this.#update(this.#events | needed);
     }
   }
 
-  // The watcher's callback, made here and not in #interest: a method that makes a closure over `this` allocates
-  // its context at every call, whether or not it makes the closure then, and #interest runs at every wait.
-  #deliveryCallback(): (value: number) => void {
-    return (value) => {
-      // A chunk's entries are taken before any of them runs: an earlier one may have closed this object.
-      if (this.#closed !== null) return;
-      if (value > 0) this.#onReady(null, value);
-      else if (value < 0) this.#onReady(pollError(value), 0);
-      else this.close(closedByFd);
-    };
+  // The watcher's callback, bound to this object: a bound function is one object to read at each readiness,
+  // where a closure is two (the function and its context). Not an arrow function made in #interest either: a
+  // method that makes a closure over `this` allocates its context at every call, and #interest runs at every wait.
+  static #onValue(this: Readiness, value: number): void {
+    // A chunk's entries are taken before any of them runs: an earlier one may have closed this object.
+    if (this.#closed !== null) return;
+    if (value > 0) this.#onReady(null, value);
+    else if (value < 0) this.#onReady(pollError(value), 0);
+    else this.close(closedByFd);
   }
 
   /** Changes the watched events; a refused change leaves the watcher paused (as Watcher#update does). */
@@ -335,16 +397,14 @@ export class Readiness implements SignalOwner {
       this.#update(0);
       return;
     }
-    const readers = this.#readers;
-    const writers = this.#writers;
     let events = this.#events;
-    const wakeReaders = (ready & WATCH_READ) !== 0 && readers.length > 0;
-    const wakeWriters = (ready & WATCH_WRITE) !== 0 && writers.length > 0;
+    const wakeReaders = (ready & WATCH_READ) !== 0 && this.#reader !== null;
+    const wakeWriters = (ready & WATCH_WRITE) !== 0 && this.#writer !== null;
     if ((ready & WATCH_READ) !== 0 && !wakeReaders) events &= ~WATCH_READ; // ready, and nobody waits to read: stop asking
     if ((ready & WATCH_WRITE) !== 0 && !wakeWriters) events &= ~WATCH_WRITE;
     if (events !== this.#events) this.#update(events);
-    if (wakeReaders) this.#wake(readers);
-    if (wakeWriters) this.#wake(writers);
+    if (wakeReaders) this.#wake(true);
+    if (wakeWriters) this.#wake(false);
   }
 
   /**
@@ -352,16 +412,21 @@ export class Readiness implements SignalOwner {
    * may run a subclass's code (Socket#attempt), which may wait, abort or close; whoever settles a waiter marks
    * it, so each settles once, and a call that meets would-block goes back to the queue.
    */
-  #wake(list: Waiter[]): void {
-    if (list.length === 1) {
-      this.#retry(list.pop()!, list); // pop: setting an array's length is a call into the runtime
+  #wake(read: boolean): void {
+    if (this.#more === null) {
+      // The usual case: one waiter (or none: the readers' retries may have settled the writers meanwhile).
+      const w = read ? this.#reader : this.#writer;
+      if (w === null) return;
+      if (read) this.#reader = null;
+      else this.#writer = null;
+      this.#retry(w);
       return;
     }
-    const batch = list.splice(0, list.length);
-    for (let i = 0; i < batch.length; i++) this.#retry(batch[i], list);
+    const batch = this.#takeAll(read);
+    for (let i = 0; i < batch.length; i++) this.#retry(batch[i]);
   }
 
-  #retry(w: Waiter, list: Waiter[]): void {
+  #retry(w: Waiter): void {
     if (w.settled) return;
     if (this.#abortedOwn(w)) return; // from within an earlier retry of this batch
     if (this.#closed !== null) {
@@ -376,7 +441,7 @@ export class Readiness implements SignalOwner {
     }
     let result: unknown;
     try {
-      result = w.retry(w.arg);
+      result = w.retry.call(w.self, w.arg);
     } catch (err) {
       if (!w.settled) {
         this.#settle(w);
@@ -393,15 +458,14 @@ export class Readiness implements SignalOwner {
       this.#settle(w);
       w.reject(this.#closed!(w.syscall));
     } else {
-      list.push(w); // would block after all: wait on (the interest is still there: #onReady kept it)
+      this.#queue(w); // would block after all: wait on (the interest is still there: #onReady kept it)
     }
   }
 
   /** Rejects every waiter, readers first: with `err`, or (null) with the close error. */
   #fail(err: Error | null): void {
-    for (const list of [this.#readers, this.#writers]) {
-      const batch = list.splice(0, list.length);
-      for (const w of batch) {
+    for (const read of [true, false]) {
+      for (const w of this.#takeAll(read)) {
         if (w.settled) continue;
         this.#settle(w);
         w.reject(err ?? this.#closed!(w.syscall));

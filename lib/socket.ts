@@ -108,10 +108,6 @@ export class Socket {
   #slab: Buffer | null = null;
   #slabMemory: ArrayBuffer | null = null; // its .buffer, read once: the getter is a call into V8's runtime
   #slabUsed = 0;
-  // The retries of the async calls that wait, made once per socket (by #makeRecvRetry and #makeSendRetry: a
-  // method that makes a closure allocates its context at every call): a wait then allocates no closure.
-  #recvRetry: ((size: number) => Buffer | null) | null = null;
-  #sendRetry: ((state: SendState) => undefined | null) | null = null;
   /** The address family: `AF_INET`, `AF_INET6` or `AF_UNIX` (or another the caller chose). */
   readonly family: number;
   /** The socket type, without the `SOCK_NONBLOCK`/`SOCK_CLOEXEC` flags (as Python reports it). */
@@ -586,15 +582,15 @@ export class Socket {
    * Makes `retry` at each readiness for `events` until it returns non-null; resolves with that. A subclass that
    * overrides waitReady (--trace's TracedSocket) sees each wait: the plain path, a wait and then the retry.
    */
-  #until<T, A>(events: number, syscall: string, signal: AbortSignal | undefined, retry: (arg: A) => T | null, arg: A): Promise<T> {
+  #until<T, A>(events: number, syscall: string, signal: AbortSignal | undefined, retry: (this: Socket, arg: A) => T | null, arg: A): Promise<T> {
     if (this.waitReady !== Socket.prototype.waitReady) return this.#waitThen(events, syscall, signal, retry, arg);
-    return this.#readinessOf(syscall).until(events, syscall, signal, retry, arg);
+    return this.#readinessOf(syscall).until(events, syscall, signal, retry, arg, this);
   }
 
-  async #waitThen<T, A>(events: number, syscall: string, signal: AbortSignal | undefined, retry: (arg: A) => T | null, arg: A): Promise<T> {
+  async #waitThen<T, A>(events: number, syscall: string, signal: AbortSignal | undefined, retry: (this: Socket, arg: A) => T | null, arg: A): Promise<T> {
     for (;;) {
       await this.waitReady(events, syscall, signal);
-      const result = retry(arg);
+      const result = retry.call(this, arg);
       if (result !== null) return result;
     }
   }
@@ -623,10 +619,12 @@ export class Socket {
     }
   }
 
-  // The waits of acceptAsync and recvIntoAsync make a closure: in methods of their own, so that a call that
-  // completes at once allocates no closure context (see #recvRetry).
   #acceptWait(signal: AbortSignal | undefined): Promise<[Socket, Address]> {
-    return this.#until(WATCH_READ, 'accept', signal, () => this.#acceptOnce(this.#live('accept')), undefined);
+    return this.#until(WATCH_READ, 'accept', signal, Socket.#acceptRetry, undefined);
+  }
+
+  static #acceptRetry(this: Socket): [Socket, Address] | null {
+    return this.#acceptOnce(this.#live('accept'));
   }
 
   #acceptOnce(fd: number): [Socket, Address] | null {
@@ -677,7 +675,7 @@ export class Socket {
         const data = this.#recvOnce(fd, size);
         if (data !== null) return Promise.resolve(data);
       }
-      return this.#until(WATCH_READ, 'recv', signal, this.#recvRetry ?? (this.#recvRetry = this.#makeRecvRetry()), size);
+      return this.#until(WATCH_READ, 'recv', signal, Socket.#recvRetry, size);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -718,15 +716,16 @@ export class Socket {
     return slab;
   }
 
-  #makeRecvRetry(): (size: number) => Buffer | null {
-    return (n: number) => {
-      this.#drained = false; // readiness was reported
-      return this.#recvOnce(this.#live('recv'), n);
-    };
+  // The retries of recvAsync and sendAllAsync, called on the socket (Readiness#until's `self`): one function
+  // for every socket, so that a wait allocates no closure and a wake-up reads none (a closure is a function and
+  // its context, two more cache lines per message on a server with many connections).
+  static #recvRetry(this: Socket, size: number): Buffer | null {
+    this.#drained = false; // readiness was reported
+    return this.#recvOnce(this.#live('recv'), size);
   }
 
-  #makeSendRetry(): (state: SendState) => undefined | null {
-    return (st: SendState) => this.#sendMore(this.#live('send'), st);
+  static #sendRetry(this: Socket, st: SendState): undefined | null {
+    return this.#sendMore(this.#live('send'), st);
   }
 
   #recvOnce(fd: number, size: number): Buffer | null {
@@ -751,6 +750,9 @@ export class Socket {
     }
   }
 
+  // recvIntoAsync's wait makes a closure over its arguments: in a method of its own, so that a call that
+  // completes at once allocates no closure context (a method that makes a closure allocates its context at
+  // every call, whether or not it makes the closure then).
   #recvIntoWait(signal: AbortSignal | undefined, buffer: BytesLike, offset: number | undefined, length: number | undefined, want: number): Promise<number> {
     return this.#until(WATCH_READ, 'recv', signal, () => {
       this.#drained = false;
@@ -788,7 +790,7 @@ export class Socket {
       if (bytes.byteLength > total) bytes = bytes.subarray(0, total);
       const state: SendState = { bytes, total, sent: n ?? 0 };
       if (n !== null && this.#sendMore(fd, state) !== null) return Promise.resolve();
-      return this.#until(WATCH_WRITE, 'send', signal, this.#sendRetry ?? (this.#sendRetry = this.#makeSendRetry()), state);
+      return this.#until(WATCH_WRITE, 'send', signal, Socket.#sendRetry, state);
     } catch (err) {
       return Promise.reject(err);
     }

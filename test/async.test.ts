@@ -1137,6 +1137,46 @@ describe('Readiness: the waiting of the async methods, on the event loop', () =>
     expect(await after.p).toBe('z');
   });
 
+  it('aborts anywhere in the queues keep the order of the calls left, readers and writers apart', async () => {
+    // The first waiter of each queue has a field of its own, the later ones share an array: aborting the first
+    // (by its signal, or by the Readiness's own signal) must hand its place to the next of the same queue.
+    const { r, a, b } = readiness();
+    const fill = Buffer.alloc(1 << 20);
+    while (s.send(a, fill) !== null); // a writer has to wait
+    const own = new AbortController(); // the first signal this Readiness meets: its own
+    const other = new AbortController();
+    const retries: string[] = [];
+    const reader = (name: string) => (): string | null => {
+      retries.push(name);
+      const data = s.recv(a, 1);
+      return data === null ? null : `${name}:${data.toString()}`;
+    };
+    const settled = (p: Promise<unknown>) => p.then((v) => v, (e: Error) => e.name);
+    const w1 = settled(r.until(s.WATCH_WRITE, 'send', own.signal, () => 'w1'));
+    const r1 = settled(r.until(s.WATCH_READ, 'recv', other.signal, reader('r1')));
+    const r2 = settled(r.until(s.WATCH_READ, 'recv', own.signal, reader('r2')));
+    const w2 = settled(r.until(s.WATCH_WRITE, 'send', other.signal, () => 'w2'));
+    const r3 = settled(r.until(s.WATCH_READ, 'recv', other.signal, reader('r3')));
+    const r4 = settled(r.until(s.WATCH_READ, 'recv', undefined, reader('r4')));
+    const w3 = settled(r.until(s.WATCH_WRITE, 'send', undefined, () => 'w3'));
+    other.abort(); // r1 (the readers' first: r2 takes its place), w2 and r3 (behind)
+    expect(await Promise.all([r1, w2, r3])).toEqual(['AbortError', 'AbortError', 'AbortError']);
+    own.abort(); // w1 (the writers' first) and r2: r4 and w3 are left, each the first of its queue
+    expect(await Promise.all([w1, r2])).toEqual(['AbortError', 'AbortError']);
+    const r5 = settled(r.until(s.WATCH_READ, 'recv', undefined, reader('r5'))); // behind r4
+    s.send(b, 'x');
+    expect(await r4).toBe('r4:x');
+    await tick(10);
+    expect(retries).toEqual(['r4', 'r5']); // r5 met would-block and waits on, the only one left
+    s.send(b, 'y');
+    expect(await r5).toBe('r5:y');
+    s.setBlocking(b, false);
+    while (s.recv(b, 1 << 20) !== null); // room to write again
+    expect(await w3).toBe('w3');
+    expect(getEventListeners(own.signal, 'abort')).toHaveLength(0);
+    expect(getEventListeners(other.signal, 'abort')).toHaveLength(0);
+  });
+
   it('a retry that closes the Readiness or aborts another call: each call settles once, later retries never run', async () => {
     const { r, b } = readiness();
     const ac = new AbortController();
