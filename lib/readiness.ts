@@ -177,9 +177,9 @@ export class Readiness implements SignalOwner {
   }
 
   /**
-   * Calls `retry` at each readiness for `events` until it returns non-null, and resolves with that value; a
-   * throw from `retry` rejects with it. Otherwise as {@link wait}. The caller makes its first attempt itself:
-   * `retry` runs only after a readiness.
+   * Calls `retry` (as `retry.call(self, arg)`) at each readiness for `events` until it returns non-null, and
+   * resolves with that value; a throw from `retry` rejects with it. Otherwise as {@link wait}. The caller makes
+   * its first attempt itself: `retry` runs only after a readiness.
    */
   until<T, A = undefined, S = undefined>(events: number, syscall: string, signal: AbortSignal | undefined, retry: (this: S, arg: A) => T | null, arg?: A, self?: S): Promise<T> {
     return this.#enqueue(events, syscall, signal, retry, arg, self) as Promise<T>;
