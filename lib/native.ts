@@ -23,7 +23,7 @@ export interface NativeBinding {
   fcntl(fd: number, cmd: number, arg?: number): number;
   recv(fd: number, size: number, flags: number): Buffer | null;
   /** Left out (not undefined): offset 0, length the rest of the buffer, flags 0. */
-  recvInto(fd: number, buffer: ArrayBufferView, offset?: number, length?: number, flags?: number): number | null;
+  recvInto(fd: number, buffer: ArrayBufferView | ArrayBuffer, offset?: number, length?: number, flags?: number): number | null;
   recvfrom(fd: number, size: number, flags: number): { data: Buffer; address: NativeAddress | null } | null;
   recvfromInto(fd: number, buffer: ArrayBufferView, offset: number, length: number, flags: number): { bytes: number; address: NativeAddress | null } | null;
   /** Flags left out (not undefined): MSG_NOSIGNAL alone. */

@@ -105,8 +105,9 @@ export class Socket {
   #readiness: Readiness | null = null;
   // recvAsync's memory: its Buffers are views of this, which holds nothing but zeros and bytes this socket
   // received (see #recvSlab). Made by the first read that returned bytes: an idle connection has none.
-  #slab: Buffer | null = null;
-  #slabMemory: ArrayBuffer | null = null; // its .buffer, read once: the getter is a call into V8's runtime
+  // The ArrayBuffer itself, not a Buffer over it: the addon reads it, and the views are made from it, so that a
+  // read touches one object (a Buffer would be a second, and the addon would read both).
+  #slab: ArrayBuffer | null = null;
   #slabUsed = 0;
   /** The address family: `AF_INET`, `AF_INET6` or `AF_UNIX` (or another the caller chose). */
   readonly family: number;
@@ -698,20 +699,18 @@ export class Socket {
       if (first !== null && first.length > 0) this.#newSlab(size);
       return first;
     }
-    if (slab.length - this.#slabUsed < size) slab = this.#newSlab(size); // also if its buffer was transferred away
+    if (slab.byteLength - this.#slabUsed < size) slab = this.#newSlab(size); // also if it was transferred away
     const used = this.#slabUsed;
     const n = native.recvInto(fd, slab, used, size); // flags left out: 0
     if (n === null) return null;
     if (n === 0) return Buffer.alloc(0); // end of stream: no view that would keep the slab
     this.#slabUsed = used + ((n + 7) & ~7); // the next view starts 8-aligned, as in Node's pool
-    return Buffer.from(this.#slabMemory!, used, n);
+    return Buffer.from(slab, used, n);
   }
 
-  #newSlab(size: number): Buffer {
-    const memory = new ArrayBuffer(Math.min(SLAB_MAX, Math.max(SLAB_MIN, size * 4))); // zero-filled
-    const slab = Buffer.from(memory);
+  #newSlab(size: number): ArrayBuffer {
+    const slab = new ArrayBuffer(Math.min(SLAB_MAX, Math.max(SLAB_MIN, size * 4))); // zero-filled
     this.#slab = slab;
-    this.#slabMemory = memory;
     this.#slabUsed = 0;
     return slab;
   }

@@ -193,12 +193,14 @@ bool ViewBytes(napi_env env, napi_value v, Bytes* out) {
   return true;
 }
 
-// Everything ViewBytes refused: the checks by kind (a view, should this Node's napi_get_buffer_info take
-// Uint8Arrays only; an ArrayBuffer), or the TypeError.
+// Everything ViewBytes refused: the checks by kind (an ArrayBuffer first: recvAsync reads into one; a view,
+// should this Node's napi_get_buffer_info take Uint8Arrays only), or the TypeError.
 Bytes OtherBytes(Napi::Env env, Napi::Value v, const char* name, long index) {
   void* data = nullptr;
   size_t length = 0;
-  if (v.IsTypedArray()) {
+  if (v.IsArrayBuffer()) {
+    NAPI_THROW_IF_FAILED(env, napi_get_arraybuffer_info(env, v, &data, &length), Bytes{});
+  } else if (v.IsTypedArray()) {
     napi_typedarray_type type;
     size_t count;
     napi_value ab;
@@ -211,8 +213,6 @@ Bytes OtherBytes(Napi::Env env, Napi::Value v, const char* name, long index) {
     napi_value ab;
     size_t offset;
     NAPI_THROW_IF_FAILED(env, napi_get_dataview_info(env, v, &length, &data, &ab, &offset), Bytes{});
-  } else if (v.IsArrayBuffer()) {
-    NAPI_THROW_IF_FAILED(env, napi_get_arraybuffer_info(env, v, &data, &length), Bytes{});
   } else {
     ThrowTypeError(env, std::string("The \"") + name + (index >= 0 ? "[" + std::to_string(index) + "]" : std::string()) +
                             "\" argument must be an instance of Buffer, TypedArray, DataView or ArrayBuffer");
