@@ -23,9 +23,14 @@ function nextTurn(): Promise<void> {
   }));
 }
 
-async function handle(conn: Socket, addr: Address, delay: number, signal: AbortSignal): Promise<void> {
+/** The options of a client's calls: the server's shutdown signal. */
+interface Calls {
+  readonly signal: AbortSignal;
+}
+
+async function handle(conn: Socket, addr: Address, delay: number, opts: Calls): Promise<void> {
   const peer = peerName(addr);
-  const opts = { signal }; // one options object per client, not one per call
+  const { signal } = opts;
   let served = 0;
   try {
     await conn.sendAllAsync(WELCOME, opts);
@@ -50,8 +55,12 @@ async function handle(conn: Socket, addr: Address, delay: number, signal: AbortS
 
 export function serve(opts: ServerOptions): Running {
   const clients = new Set<Promise<void>>();
+  // One options object for all the clients' calls (they share the server's signal), not one per call, nor one
+  // per client: each message's calls read it, and a shared one stays in the cache where a thousand would not.
+  let calls: Calls | null = null;
   return serveAccepting(openServer(opts, 'async', { nonblocking: true }), (sock, address, signal) => {
-    const client = handle(sock, address, opts.delay, signal);
+    if (calls === null || calls.signal !== signal) calls = { signal };
+    const client = handle(sock, address, opts.delay, calls);
     clients.add(client);
     void client.finally(() => clients.delete(client));
   }, () => Promise.all(clients));
