@@ -59,15 +59,19 @@ export interface NativeBinding {
   PollSet: new () => NativeRegistry;
   SelectSet: new () => NativeRegistry;
   /**
-   * A watcher: `callback(err, events)` from its own poll callback; or, `batched`, `callback(value)` from the
-   * batch function of setWatchBatch, `value` the events or a negative libuv error.
+   * A watcher: `callback(err, events)` from its own poll callback; or, `batched` (with its `id`), through the
+   * batch function of setWatchBatch, which finds its callback by that id. The callback of a batched watcher is
+   * also called, with 0, from inside close(fd) when that stops it.
    */
-  Watcher: new (fd: number, events: number, callback: ((err: Error | null, events: number) => void) | ((value: number) => void), batched?: boolean) => NativeWatcher;
+  Watcher: new (fd: number, events: number, callback: ((err: Error | null, events: number) => void) | ((value: number) => void), batched?: boolean, id?: number) => NativeWatcher;
   /**
-   * Where batched watchers deliver, once per thread: after each poll phase, `fn(...callbacks)`, entry i's value in
-   * `out[i]` (`out` holds at least 256 elements, the most one call delivers).
+   * Where batched watchers deliver, once per thread: after each poll phase, `fn(n)`, entry i's value (the events,
+   * or a negative libuv error) in `out[i]` and its watcher's id in `out[256 + i]` (`out` holds at least 512
+   * elements; 256 is the most one call delivers). `state` is kept for getWatchBatch.
    */
-  setWatchBatch(fn: (...callbacks: Array<(value: number) => void>) => void, out: Int32Array): void;
+  setWatchBatch(fn: (n: number) => void, out: Int32Array, state: object): void;
+  /** The `state` given to setWatchBatch in this thread, or undefined. */
+  getWatchBatch(): unknown;
   constants: Readonly<Record<string, number | string>>;
   IoUring: new (entries: number, setupFlags: number) => NativeIoUring;
   /** The kernel's IORING_FEAT_* bits, or -errno when io_uring_setup fails. */

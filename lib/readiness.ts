@@ -362,16 +362,16 @@ export class Readiness implements SignalOwner {
       // Batched, called by the addon with no wrapper between (see watch.ts): the ready events, -errno, or 0 when
       // sockfd's close(fd) of this fd stopped the watcher behind this object's back: nothing would ever wake a
       // waiter again (and the number may be another file's by now), so every waiting call rejects with EBADF.
-      this.#watcher = batchedWatcher(this.fd, needed, Readiness.#onValue.bind(this));
+      this.#watcher = batchedWatcher(this.fd, needed, Readiness.#onValue, this);
       this.#events = needed;
     } else if ((this.#events & needed) !== needed) {
       this.#update(this.#events | needed);
     }
   }
 
-  // The watcher's callback, bound to this object: a bound function is one object to read at each readiness,
-  // where a closure is two (the function and its context). Not an arrow function made in #interest either: a
-  // method that makes a closure over `this` allocates its context at every call, and #interest runs at every wait.
+  // The watcher's callback, one function for every Readiness, called on this object (batchedWatcher's `self`):
+  // a closure would be two more objects to read at each readiness (the function and its context), a bound
+  // function one.
   static #onValue(this: Readiness, value: number): void {
     // A chunk's entries are taken before any of them runs: an earlier one may have closed this object.
     if (this.#closed !== null) return;

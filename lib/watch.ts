@@ -23,38 +23,95 @@ const ALL = WATCH_READ | WATCH_WRITE | WATCH_DISCONNECT | WATCH_PRIORITIZED;
 export type WatchCallback = (this: Watcher, err: Error | null, events: number) => void;
 
 // Batched watchers (the async Socket methods' Readiness, not watch()): the addon queues their events during
-// libuv's poll phase and calls `deliver` once, right after it, with all of them (native/watcher.cc): one
-// crossing into JavaScript per loop turn instead of one per ready fd. Entry i: the watcher's callback is the
-// i-th argument (passing it costs the addon nothing per entry, where setting an array element did), its events
-// (or a negative libuv error) are batchOut[i]. BATCH is the addon's kBatch.
+// libuv's poll phase and calls `deliver(n)` once, right after it, with all of them (native/watcher.cc): one
+// crossing into JavaScript per loop turn instead of one per ready fd. Entry i: its value (events, or a negative
+// libuv error) is batchOut[i], its watcher's id batchOut[BATCH + i]. The id indexes the callbacks in the batch
+// state, so that the addon reads nothing but its own handle per entry (passing each callback cost it the watcher
+// object, a reference and V8's handle: three cache misses per message on a server with many connections).
+// BATCH is the addon's kBatch.
 const BATCH = 256;
-const batchOut = new Int32Array(BATCH);
-let batchSet = false;
+const batchOut = new Int32Array(2 * BATCH);
 
-function deliver(...fns: Array<(value: number) => void>): void {
+/**
+ * The batched watchers' callbacks by id, one table per thread: the addon keeps the first copy's (setWatchBatch),
+ * and another copy of this module in the same thread uses that one (getWatchBatch), since only the first copy's
+ * `deliver` is called. A started watcher's entry is its callback; a paused one's is undefined (the table then
+ * holds nothing of it, and a paused watcher nobody references can be collected, as an unbatched one can; its id
+ * is then never reused, an entry of the table lost). An id is free again once its watcher stopped, but not while
+ * a delivery runs: an id given to a new watcher in the middle of a delivery would get the later entries of the
+ * stopped watcher it had.
+ */
+interface BatchState {
+  // Entry 2 * id: the callback (undefined: paused or free); 2 * id + 1: its `this`. Side by side: one cache line.
+  readonly targets: unknown[];
+  readonly free: number[];
+  readonly freedInDelivery: number[];
+  delivering: boolean;
+}
+let batch: BatchState | null = null;
+
+function deliver(n: number): void {
+  const st = batch!; // set before the addon could call this
+  const targets = st.targets;
   let failed = false;
   let first: unknown;
-  for (let i = 0; i < fns.length; i++) {
-    try {
-      fns[i](batchOut[i]);
-    } catch (err) {
-      // The others are still told; the first error is then uncaught, as a watcher callback's would be.
-      if (!failed) first = err;
-      failed = true;
+  st.delivering = true;
+  try {
+    for (let i = 0; i < n; i++) {
+      const at = 2 * batchOut[BATCH + i];
+      const fn = targets[at] as BatchCallback | undefined;
+      if (fn === undefined) continue; // paused or stopped since
+      try {
+        fn.call(targets[at + 1], batchOut[i]);
+      } catch (err) {
+        // The others are still told; the first error is then uncaught, as a watcher callback's would be.
+        if (!failed) first = err;
+        failed = true;
+      }
     }
+  } finally {
+    st.delivering = false;
+    const freed = st.freedInDelivery;
+    while (freed.length > 0) st.free.push(freed.pop()!);
   }
   if (failed) throw first;
 }
 
-function setBatch(): void {
-  if (batchSet) return;
+function batchState(): BatchState {
+  if (batch !== null) return batch;
+  const mine: BatchState = { targets: [], free: [], freedInDelivery: [], delivering: false };
   try {
-    native.setWatchBatch(deliver, batchOut);
+    native.setWatchBatch(deliver, batchOut, mine);
+    batch = mine;
   } catch (err) {
-    // Another copy of this module in the same thread set it (its deliver calls any watcher's callback alike).
+    // Another copy of this module in the same thread set it: its table, which its deliver reads.
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    batch = native.getWatchBatch() as BatchState;
   }
-  batchSet = true;
+  return batch;
+}
+
+/** A batched watcher's callback, called as `fn.call(self, value)`. */
+type BatchCallback = (this: unknown, value: number) => void;
+
+/** A new id for a batched watcher's callback and its `this` (undefined: paused). @internal */
+export function batchTarget(fn: BatchCallback | undefined, self?: unknown): number {
+  const st = batchState();
+  const id = st.free.length > 0 ? st.free.pop()! : st.targets.length / 2;
+  setBatchTarget(id, fn, self);
+  return id;
+}
+
+function setBatchTarget(id: number, fn: BatchCallback | undefined, self: unknown): void {
+  const targets = batch!.targets;
+  targets[2 * id] = fn;
+  targets[2 * id + 1] = fn === undefined ? undefined : self;
+}
+
+function freeBatchTarget(id: number): void {
+  const st = batch!;
+  setBatchTarget(id, undefined, undefined);
+  (st.delivering ? st.freedInDelivery : st.free).push(id);
 }
 
 // The constructor's mode for batchedWatcher: the callback goes to the addon as it is.
@@ -70,16 +127,32 @@ export class Watcher {
   readonly fd: number;
   #events: number;
   #native: NativeWatcher | null;
+  // A batched watcher's callback, its `this`, and its id in the batch state (-1: not batched, or stopped).
+  #onValue: BatchCallback | null = null;
+  #self: unknown = undefined;
+  #id = -1;
 
-  /** @internal Use {@link watch} (`raw`: {@link batchedWatcher}'s). */
-  constructor(fd: number, events: number, callback: WatchCallback, raw?: typeof RAW) {
+  /** @internal Use {@link watch} (`raw`: {@link batchedWatcher}'s, with the callback's `self`). */
+  constructor(fd: number, events: number, callback: WatchCallback, raw?: typeof RAW, self?: unknown) {
     // The addon only sees the wrapper below: a non-function callback would be an uncaught TypeError on the loop.
     if (typeof callback !== 'function') throw invalidArgType('callback', 'of type function', callback);
     this.fd = fd;
     this.#events = events;
     if (raw === RAW) {
-      setBatch();
-      this.#native = new native.Watcher(fd, events, callback as unknown as (value: number) => void, true);
+      const onValue = callback as unknown as BatchCallback;
+      // The addon calls its own copy of the callback only from inside close(fd) (with 0): bound, since it
+      // passes no `this`. Made first: nothing to undo if it throws.
+      const told = self === undefined ? onValue : onValue.bind(self);
+      const id = batchTarget(events === 0 ? undefined : onValue, self);
+      try {
+        this.#native = new native.Watcher(fd, events, told as (value: number) => void, true, id);
+      } catch (err) {
+        freeBatchTarget(id);
+        throw err;
+      }
+      this.#onValue = onValue;
+      this.#self = self;
+      this.#id = id;
     } else {
       this.#native = new native.Watcher(fd, events, (err: Error | null, ready: number) => {
         if (err !== null) this.#events = 0; // libuv stopped polling: paused until the next update()
@@ -96,8 +169,16 @@ export class Watcher {
     if (this.#native !== null && !this.#native.isActive()) {
       this.#native = null;
       this.#events = 0;
+      this.#releaseId();
     }
     return this.#native;
+  }
+
+  /** A batched watcher's id goes back to the batch state once the watcher is stopped. */
+  #releaseId(): void {
+    if (this.#id < 0) return;
+    freeBatchTarget(this.#id);
+    this.#id = -1;
   }
 
   /** The events watched now (0 while paused, and once stopped). */
@@ -131,9 +212,12 @@ export class Watcher {
       live.update(events);
     } catch (e) {
       this.#events = 0; // a refused start leaves the watcher paused
+      if (this.#id >= 0) setBatchTarget(this.#id, undefined, undefined);
       throw e;
     }
     this.#events = events;
+    // A paused batched watcher leaves the batch state (which would otherwise keep it alive); a started one is there.
+    if (this.#id >= 0) setBatchTarget(this.#id, events === 0 ? undefined : this.#onValue!, this.#self);
     return this;
   }
 
@@ -146,6 +230,7 @@ export class Watcher {
     this.#native.stop();
     this.#native = null;
     this.#events = 0;
+    this.#releaseId();
   }
 
   /** Keeps the process alive while the watcher waits (the default), like a server's handle. */
@@ -167,16 +252,17 @@ export class Watcher {
 }
 
 /**
- * @internal A batched watcher whose callback the addon calls itself, with no wrapper: `onValue(events)`, or
- * `onValue(-errno)` (see {@link pollError}) when polling failed, after which the watcher is paused until its
- * owner calls update(), or `onValue(0)`, at once from inside sockfd's close(fd) of the watched fd, which
+ * @internal A batched watcher, whose callback is called with no wrapper, as `onValue.call(self, value)`:
+ * `value` is the events, or `-errno` (see {@link pollError}) when polling failed, after which the watcher is
+ * paused until its owner calls update(), or 0, at once from inside sockfd's close(fd) of the watched fd, which
  * stopped the watcher for good. Its events reach JavaScript with the other ready watchers of the same loop turn, in
  * one call (native/watcher.cc), in that call's async context rather than one of its own. For the async
- * methods' Readiness: a ready fd costs one function call between the addon and the Readiness. Not exported
- * by the package.
+ * methods' Readiness: a ready fd costs one function call between the addon and the Readiness, and `self` lets
+ * that function be one for all (a method) rather than a closure or bound function per watcher, one object
+ * fewer to read at each event. Not exported by the package.
  */
-export function batchedWatcher(fd: number, events: number, onValue: (value: number) => void): Watcher {
-  return new Watcher(fd, events, onValue as unknown as WatchCallback, RAW);
+export function batchedWatcher<S = undefined>(fd: number, events: number, onValue: (this: S, value: number) => void, self?: S): Watcher {
+  return new Watcher(fd, events, onValue as unknown as WatchCallback, RAW, self);
 }
 
 /**

@@ -15,7 +15,10 @@
 // iteration, hands the whole queue to one JavaScript function in one call: one crossing into JavaScript (and
 // one microtask checkpoint) per loop iteration instead of one per ready fd, as the selector models do it with
 // one epoll_wait. The queue holds handles, not objects: a handle lives until its close callback, which libuv
-// runs after the check phase, and closing a queued handle takes it out of the queue.
+// runs after the check phase, and closing a queued handle takes it out of the queue. Each entry goes to
+// JavaScript as the watcher's id (the JavaScript side's index of its callback) and its value, both read from
+// the handle alone: on a server with thousands of connections every object a delivery reads is a cache miss,
+// and the watcher object, its callback's reference and V8's handle for it were three of them.
 #include <fcntl.h>
 #include <uv.h>
 #ifdef __linux__
@@ -43,6 +46,8 @@ struct Handle {
   int fd;
   Watcher* owner;  // null once the JavaScript object let go of it
   bool batched = false;
+  bool started = false;  // the owner's started_ (for Deliver, which reads no owner)
+  int32_t id = -1;       // a batched watcher's id
   bool queued = false;  // in registry->queued, with what to deliver:
   int queued_status = 0;  // a libuv error (negative), or 0
   int queued_events = 0;
@@ -60,8 +65,9 @@ struct Registry {
   std::vector<Handle*> queued;
   std::vector<Handle*> delivering;  // the queue being delivered (Deliver)
   bool in_delivery = false;
-  napi_ref batch_fn = nullptr;     // function(...callbacks): entry i is callbacks[i] with out[i]
-  napi_ref batch_out = nullptr;    // Int32Array: each entry's events, or a negative libuv error
+  napi_ref batch_fn = nullptr;     // function(n): entries 0 .. n-1 are in batch_out
+  napi_ref batch_out = nullptr;    // Int32Array: entry i's value (events, or a negative libuv error) at i, its id at kBatch + i
+  napi_ref batch_state = nullptr;  // the JavaScript side's table of callbacks by id (getWatchBatch gives it out)
   std::unique_ptr<Napi::AsyncContext> batch_context;
 
   void MaybeFinish() {
@@ -116,8 +122,8 @@ bool AfterCall(napi_env env, napi_status st) {
   return false;  // the environment began to stop
 }
 
-// The most entries one call into JavaScript delivers: the length of the module's Int32Array (watch.ts's BATCH).
-// Also the size at which the poll phase delivers the queue itself (see Queue).
+// The most entries one call into JavaScript delivers (watch.ts's BATCH; its Int32Array holds twice that: the
+// values, then the ids). Also the size at which the poll phase delivers the queue itself (see Queue).
 constexpr uint32_t kBatch = 256;
 void Deliver(Registry* reg);
 
@@ -165,6 +171,7 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     int events = static_cast<int>(IntArg(info, 1, "events", 0, UV_READABLE | UV_WRITABLE | UV_DISCONNECT | UV_PRIORITIZED));
     if (!info[2].IsFunction()) ThrowTypeError(env, "The \"callback\" argument must be of type function");
     bool batched = info.Length() > 3 && info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
+    int32_t id = batched ? static_cast<int32_t>(IntArg(info, 4, "id", 0, INT32_MAX)) : -1;
     // The callback (which usually closes over the JavaScript Watcher that holds this object) is kept as a
     // property of this object, not in a persistent reference: a reference would be a GC root, and a paused
     // watcher (update(0)) that its owner drops would then live, with its handle and its claim on the fd, until
@@ -187,6 +194,7 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     handle->registry = reg;
     handle->fd = fd;
     handle->batched = batched;
+    handle->id = id;
     int rc = uv_poll_init(loop, &handle->poll, fd);  // also makes the fd non-blocking, as libuv requires
     if (rc < 0) ThrowErrno(env, -rc, "watch");       // nothing to undo: libuv keeps no failed handle
     handle->owner = this;
@@ -219,16 +227,20 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     Napi::Function fn = callback_.Value();
     return fn.IsEmpty() ? nullptr : static_cast<napi_value>(fn);
   }
-  bool Started() const { return started_; }
 
  private:
   static constexpr const char* kCallbackKey = "callback";
   Handle* handle_ = nullptr;
   std::unique_ptr<Napi::AsyncContext> context_;
   Napi::FunctionReference callback_;  // weak: the callback property holds the function
-  bool started_ = false;
+  bool started_ = false;  // mirrored in the handle: see SetStarted
   bool stopped_ = false;  // stop() was called: final
   int events_ = 0;
+
+  void SetStarted(bool started) {
+    started_ = started;
+    if (handle_ != nullptr) handle_->started = started;
+  }
 
   // Stops polling, lets the object be collected, and closes the handle; idempotent. Runs no JavaScript.
   void Release() {
@@ -236,7 +248,7 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     if (handle_ == nullptr) return;
     if (started_) {
       uv_poll_stop(&handle_->poll);
-      started_ = false;
+      SetStarted(false);
       Unref();
     }
     Handle* h = handle_;
@@ -250,7 +262,7 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     if (events == 0) {
       if (started_) {
         uv_poll_stop(&handle_->poll);
-        started_ = false;
+        SetStarted(false);
         Unref();  // a stopped watcher may be collected
       }
       return;
@@ -259,14 +271,14 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     if (rc < 0) {
       events_ = 0;
       if (started_) {
-        started_ = false;  // libuv stopped the handle
+        SetStarted(false);  // libuv stopped the handle
         Unref();
       }
       ThrowErrno(env, -rc, "watch");
     }
     if (!started_) {
       Ref();  // while started, the object must stay alive to receive events (first: if it throws, not started)
-      started_ = true;
+      SetStarted(true);
     }
   }
 
@@ -305,10 +317,12 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
   static void OnPoll(uv_poll_t* poll, int status, int events) {
     Handle* handle = static_cast<Handle*>(poll->data);
     if (handle->owner == nullptr) return;
-    if (handle->batched) {
-      handle->owner->Queue(status, events);
-    } else {
+    if (!handle->batched) {
       handle->owner->Fire(status, events);
+    } else if (status < 0) {
+      handle->owner->Queue(status, events);  // Settle needs the owner
+    } else {
+      Enqueue(handle, status, events);  // the usual case reads the handle alone, not the owner too
     }
   }
 
@@ -321,7 +335,7 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
       *events = events_;  // all of them, as libuv does for POLLHUP: a watcher of WATCH_DISCONNECT alone must not get 0
     }
     if (*status < 0 && started_) {
-      started_ = false;  // libuv stopped the handle
+      SetStarted(false);  // libuv stopped the handle
       Unref();
     }
   }
@@ -331,6 +345,10 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     Handle* h = handle_;
     if (h == nullptr) return;
     Settle(&status, &events);
+    Enqueue(h, status, events);
+  }
+
+  static void Enqueue(Handle* h, int status, int events) {
     if (!h->queued) {
       try {
         h->registry->queued.push_back(h);
@@ -349,8 +367,8 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     // A full chunk is delivered now, in the poll phase. When epoll_wait fills libuv's event array (1024), libuv
     // polls again at once, before the check phase; level-triggered, every fd still unread would be reported
     // again, and the kernel would re-poll each of them up to 48 times per loop turn. Delivered in chunks as
-    // they fill, the fds are read before that next epoll_wait. Nothing here may touch this object after:
-    // the JavaScript may have stopped it, or let it be collected.
+    // they fill, the fds are read before that next epoll_wait. Nothing here may touch the handle or its owner
+    // after: the JavaScript may have stopped the watcher, or let it be collected.
     Registry* reg = h->registry;
     if (reg->queued.size() >= kBatch) Deliver(reg);
   }
@@ -417,32 +435,29 @@ void Deliver(Registry* reg) {
     napi_value fn, out;
     ok = napi_get_reference_value(env, reg->batch_fn, &fn) == napi_ok && fn != nullptr &&
          napi_get_reference_value(env, reg->batch_out, &out) == napi_ok && out != nullptr;
-    // The callbacks go to the batch function as its arguments: handles on the stack, where storing each into
-    // a JavaScript array was a property set through V8's generic path (about 300 instructions per entry).
-    napi_value fns[kBatch];
     int32_t values[kBatch];
+    int32_t ids[kBatch];
     uint32_t n = 0;
     for (; ok && next < batch.size() && n < kBatch; next++) {
       Handle* h = batch[next];
-      Watcher* w = h->owner;
-      if (w == nullptr || (h->queued_status == 0 && !w->Started())) continue;  // stopped, or paused, since
-      napi_value cb = w->CallbackValue();
-      if (cb == nullptr) continue;
-      fns[n] = cb;
+      if (h->owner == nullptr || (h->queued_status == 0 && !h->started)) continue;  // stopped, or paused, since
+      ids[n] = h->id;
       values[n++] = h->queued_status < 0 ? h->queued_status : h->queued_events;
     }
-    if (ok && n > 0) {
-      // The values go in last, read from a fresh look at the array: no JavaScript or GC runs from here to the
-      // call. The array is the module's own (not the caller's), and never shorter than kBatch, but is checked.
+    napi_value count;
+    if (ok && n > 0 && napi_create_uint32(env, n, &count) == napi_ok) {
+      // The entries go in last, read from a fresh look at the array: no JavaScript or GC runs from here to the
+      // call. The array is the module's own (not the caller's), and never shorter than 2 * kBatch, but is checked.
       napi_typedarray_type type;
       size_t length = 0;
       void* data = nullptr;
       napi_value result;
       ok = napi_get_typedarray_info(env, out, &type, &length, &data, nullptr, nullptr) == napi_ok &&
-           type == napi_int32_array && data != nullptr && length >= n;
+           type == napi_int32_array && data != nullptr && length >= 2 * kBatch;
       if (ok) {
         std::memcpy(data, values, n * sizeof(int32_t));
-        ok = AfterCall(env, napi_make_callback(env, *reg->batch_context, out, fn, n, fns, &result));
+        std::memcpy(static_cast<int32_t*>(data) + kBatch, ids, n * sizeof(int32_t));
+        ok = AfterCall(env, napi_make_callback(env, *reg->batch_context, out, fn, 1, &count, &result));
       }
     }
     napi_close_handle_scope(env, scope);
@@ -460,20 +475,22 @@ void OnCheckClose(uv_handle_t* h) {
   reg->MaybeFinish();
 }
 
-// setWatchBatch(fn, out: Int32Array): where batched watchers deliver (see the top of this file): after each
-// poll phase, fn(...callbacks) with entry i's value (events, or a negative libuv error) in out[i]. Once per
-// environment; one call delivers at most kBatch entries, and out holds at least that many (checked again at each
-// delivery: a length-tracking view may shrink; a delivery that finds it short stops, and level-triggered polls
-// report the fds again).
+// setWatchBatch(fn, out: Int32Array, state: object): where batched watchers deliver (see the top of this file):
+// after each poll phase, fn(n), with entry i's value (events, or a negative libuv error) in out[i] and its
+// watcher's id in out[kBatch + i]. Once per environment; one call delivers at most kBatch entries, and out holds
+// at least 2 * kBatch elements (checked again at each delivery: a length-tracking view may shrink; a delivery
+// that finds it short stops, and level-triggered polls report the fds again). `state` is the JavaScript side's
+// (its callbacks by id), kept here for other copies of that module in the same thread: getWatchBatch().
 Napi::Value SetWatchBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsFunction()) ThrowTypeError(env, "The \"fn\" argument must be of type function");
   if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
     ThrowTypeError(env, "The \"out\" argument must be an instance of Int32Array");
   }
-  if (info[1].As<Napi::TypedArray>().ElementLength() < kBatch) {
-    ThrowRangeError(env, "The \"out\" argument must hold at least " + std::to_string(kBatch) + " elements");
+  if (info[1].As<Napi::TypedArray>().ElementLength() < 2 * kBatch) {
+    ThrowRangeError(env, "The \"out\" argument must hold at least " + std::to_string(2 * kBatch) + " elements");
   }
+  if (!info[2].IsObject()) ThrowTypeError(env, "The \"state\" argument must be of type object");
   // The async context first: its init hooks run JavaScript, which may do anything, this call included.
   auto context = std::make_unique<Napi::AsyncContext>(env, "sockfd.watch.batch");
   Registry* reg = static_cast<Registry*>(env.GetInstanceData<Registry>());
@@ -481,15 +498,18 @@ Napi::Value SetWatchBatch(const Napi::CallbackInfo& info) {
   if (reg->check != nullptr) ThrowErrno(env, EEXIST, "watch");
   uv_loop_t* loop = nullptr;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) ThrowErrno(env, ENOSYS, "watch");
-  napi_ref fn = nullptr, out = nullptr;
-  if (napi_create_reference(env, info[0], 1, &fn) != napi_ok || napi_create_reference(env, info[1], 1, &out) != napi_ok) {
+  napi_ref fn = nullptr, out = nullptr, state = nullptr;
+  if (napi_create_reference(env, info[0], 1, &fn) != napi_ok || napi_create_reference(env, info[1], 1, &out) != napi_ok ||
+      napi_create_reference(env, info[2], 1, &state) != napi_ok) {
     if (fn != nullptr) napi_delete_reference(env, fn);
+    if (out != nullptr) napi_delete_reference(env, out);
     ThrowErrno(env, ENOMEM, "watch");
   }
   uv_check_t* check = new (std::nothrow) uv_check_t;
   if (check == nullptr) {
     napi_delete_reference(env, fn);
     napi_delete_reference(env, out);
+    napi_delete_reference(env, state);
     ThrowErrno(env, ENOMEM, "watch");
   }
   uv_check_init(loop, check);
@@ -499,8 +519,21 @@ Napi::Value SetWatchBatch(const Napi::CallbackInfo& info) {
   reg->check = check;
   reg->batch_fn = fn;
   reg->batch_out = out;
+  reg->batch_state = state;
   reg->batch_context = std::move(context);
   return env.Undefined();
+}
+
+// getWatchBatch(): the state given to setWatchBatch in this environment, or undefined before it.
+Napi::Value GetWatchBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Registry* reg = static_cast<Registry*>(env.GetInstanceData<Registry>());
+  napi_value state = nullptr;
+  if (reg == nullptr || reg->batch_state == nullptr || napi_get_reference_value(env, reg->batch_state, &state) != napi_ok ||
+      state == nullptr) {
+    return env.Undefined();
+  }
+  return Napi::Value(env, state);
 }
 
 }  // namespace
@@ -577,6 +610,7 @@ void InitWatcher(Napi::Env env, Napi::Object exports) {
   }
   exports.Set("Watcher", Watcher::Define(env));
   exports.Set("setWatchBatch", Napi::Function::New(env, SetWatchBatch, "setWatchBatch"));
+  exports.Set("getWatchBatch", Napi::Function::New(env, GetWatchBatch, "getWatchBatch"));
 }
 
 }  // namespace sockfd

@@ -259,10 +259,42 @@ describe('one crossing per loop turn: the ready sockets of a turn are delivered 
       }
       return 'accepted';
     };
-    expect(refused(() => native.setWatchBatch(5 as never, new Int32Array(256)))).toBe('ERR_INVALID_ARG_TYPE');
-    expect(refused(() => native.setWatchBatch(() => {}, new Uint32Array(256) as never))).toBe('ERR_INVALID_ARG_TYPE');
-    expect(refused(() => native.setWatchBatch(() => {}, new Int32Array(255)))).toBe('ERR_OUT_OF_RANGE');
-    expect(refused(() => native.setWatchBatch(() => {}, new Int32Array(256)))).toBe('EEXIST');
+    expect(refused(() => native.setWatchBatch(5 as never, new Int32Array(512), {}))).toBe('ERR_INVALID_ARG_TYPE');
+    expect(refused(() => native.setWatchBatch(() => {}, new Uint32Array(512) as never, {}))).toBe('ERR_INVALID_ARG_TYPE');
+    expect(refused(() => native.setWatchBatch(() => {}, new Int32Array(511), {}))).toBe('ERR_OUT_OF_RANGE');
+    expect(refused(() => native.setWatchBatch(() => {}, new Int32Array(512), 5 as never))).toBe('ERR_INVALID_ARG_TYPE');
+    expect(refused(() => native.setWatchBatch(() => {}, new Int32Array(512), {}))).toBe('EEXIST');
+    // The package's batch state, for its other copies in this thread.
+    expect(native.getWatchBatch()).toMatchObject({ targets: expect.any(Array), free: expect.any(Array) });
+  });
+
+  it('another copy of the package in the same thread uses the first copy\'s batch: its watchers fire', async () => {
+    // Under vitest this file runs lib/ (which has set the batch by now) and the package's dist/ is a second copy.
+    const [a, b] = unixPair();
+    batchedWatcher(a.fileno(), s.WATCH_READ, () => {}).stop();
+    const dist = require(path.join(root, 'dist', 'watch.js')) as typeof import('../lib/watch');
+    expect(dist.batchedWatcher).not.toBe(batchedWatcher);
+    // Called on its `self`: at each event, and (with 0) from inside close(fd) of the watched fd.
+    const self = { calls: [] as Array<[unknown, number]> };
+    function onValue(this: typeof self, value: number): void {
+      self.calls.push([this, value]);
+    }
+    const w = dist.batchedWatcher(a.fileno(), s.WATCH_READ, onValue, self);
+    b.send('x');
+    while (self.calls.length === 0) await tick(5);
+    expect(self.calls[0]).toEqual([self, s.WATCH_READ]);
+    a.recv(10);
+    self.calls.length = 0;
+    const [c] = unixPair();
+    const fd = c.fileno();
+    const w2 = dist.batchedWatcher(fd, s.WATCH_READ, onValue, self);
+    c.close(); // stops w2 from inside the close
+    expect(self.calls).toEqual([[self, 0]]);
+    expect(w2.stopped).toBe(true);
+    w.stop();
+    // And the id of a watcher that native.Watcher is given: a batched one without a valid id is refused.
+    expect(() => new native.Watcher(a.fileno(), s.WATCH_READ, () => {}, true)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => new native.Watcher(a.fileno(), s.WATCH_READ, () => {}, true, -1)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
   });
 });
 
@@ -1221,9 +1253,9 @@ describe('Readiness: the waiting of the async methods, on the event loop', () =>
     vi.resetModules();
     vi.doMock('../lib/watch', async (importOriginal) => {
       const orig = await importOriginal<typeof import('../lib/watch')>();
-      const batchedWatcher = (fd: number, events: number, onValue: (value: number) => void): s.Watcher => {
-        const w = orig.batchedWatcher(fd, events, onValue);
-        made.push({ w, cb: onValue });
+      const batchedWatcher = <S>(fd: number, events: number, onValue: (this: S, value: number) => void, self?: S): s.Watcher => {
+        const w = orig.batchedWatcher(fd, events, onValue, self);
+        made.push({ w, cb: (value) => onValue.call(self as S, value) });
         return w;
       };
       return { ...orig, batchedWatcher };

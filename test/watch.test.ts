@@ -614,6 +614,64 @@ describe('watch: the process', () => {
     expect(out.collected).toBeGreaterThanOrEqual(10);
   });
 
+  // The async methods' batched watchers are found by id in a table of the package's: a paused one must not be
+  // kept alive by it, a stopped one must leave it, and a started one's callback must be kept (as an unbatched
+  // watcher's is) however many collections pass.
+  it('batched watchers: a paused one nobody references is collected, a started one still fires after GC', async () => {
+    const c = child(`${gcPrelude}
+      const { batchedWatcher } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'watch.js'))});
+      const collected = { paused: 0, stopped: 0, closed: 0 };
+      const fr = new FinalizationRegistry((kind) => collected[kind]++);
+      const pairs = [];
+      for (let i = 0; i < 20; i++) {
+        const [a, b] = s.socketpair();
+        const [c, d] = s.socketpair();
+        const [e, f] = s.socketpair();
+        pairs.push([a, b, e, f]);
+        (function () {
+          // Each callback refers to its watcher, as the async methods' does (through their Readiness).
+          const w = batchedWatcher(a, s.WATCH_READ, () => w.update(0));
+          w.update(0);
+          fr.register(w, 'paused');
+          const w2 = batchedWatcher(b, s.WATCH_READ, () => w2.stop());
+          w2.stop();
+          fr.register(w2, 'stopped');
+          const w3 = batchedWatcher(c, s.WATCH_READ, () => w3.stop());
+          fr.register(w3, 'closed');
+          s.close(c); // while w3 watches it
+          s.close(d);
+        })();
+      }
+      let fired = 0;
+      (function () {
+        const [e] = pairs[0].slice(2);
+        batchedWatcher(e, s.WATCH_READ, (value) => {
+          fired = value;
+          s.recv(e, 10);
+        });
+      })();
+      settle().then(() => {
+        s.send(pairs[0][3], 'x');
+        setTimeout(() => {
+          // Each paused fd can be watched again: the dropped watcher's claim on it went with it.
+          let rewatched = 0;
+          for (const [a] of pairs) {
+            batchedWatcher(a, s.WATCH_READ, () => {}).stop();
+            rewatched++;
+          }
+          console.log(JSON.stringify({ ...collected, fired, rewatched }));
+          process.exit(0);
+        }, 50);
+      });
+    `);
+    expect(await c.exited()).toBe(0);
+    const out = JSON.parse(c.output().trim()) as Record<string, number>;
+    expect(out).toMatchObject({ fired: s.WATCH_READ, rewatched: 20 });
+    expect(out.paused).toBeGreaterThanOrEqual(10);
+    expect(out.stopped).toBeGreaterThanOrEqual(10);
+    expect(out.closed).toBeGreaterThanOrEqual(10);
+  });
+
   it("an exception thrown in the callback reaches process 'uncaughtException'", async () => {
     const c = child(`
       const s = require('sockfd');

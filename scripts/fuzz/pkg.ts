@@ -25,6 +25,8 @@ export const pkgRoot = findRoot(__dirname);
 export const s = require(pkgRoot) as Pkg;
 /** The addon itself, as the package loaded it (dist/binding.js). */
 export const native = (require(path.join(pkgRoot, 'dist', 'binding')) as { native: NativeBinding }).native;
+/** The package's watch module, for its internal batchTarget (the ids of batched watchers). */
+export const watchModule = require(path.join(pkgRoot, 'dist', 'watch')) as typeof import('../../lib/watch');
 /** The platform's constants, typed by name (the package exports each one; `s.constants` is the same values). */
 export const k: typeof Constants = s;
 /** The names the constants module exports (the package re-exports each one): data, not calls. */

@@ -2,7 +2,7 @@
 import type { NativeRegistry, NativeWatcher } from '../../../lib/native';
 import type { Ctx } from '../context';
 import { hostile, retype } from '../gen';
-import { k, native, s } from '../pkg';
+import { k, native, s, watchModule } from '../pkg';
 import { NB } from '../pool';
 import type { SharedHooks } from './hooks';
 import { callAs, type Spec, spec } from './types';
@@ -13,18 +13,21 @@ export function nativeSpecs(c: Ctx, h: SharedHooks): Spec[] {
   const { a, v, rng, pool } = c;
   // The package's batch function (watch.ts) is set by its first batched watcher, which the first async call
   // that waits makes: one such call, here, once.
+  // The batched watchers made here share one id, whose entry in the package's batch state is their callback.
   let batchReady = false;
+  let batchId = -1;
+  const batchedCallback = (value: number): void => {
+    c.report.watchFires++;
+    if (value < -4095 || value > 15) c.report.check(new Error(`batched watcher value ${value}`), { name: 'batched watch callback', args: [value], inCallback: true });
+  };
   const ensurePackageBatch = (): void => {
     if (batchReady) return;
     const [x, y] = s.socketpair().map((fd) => new s.Socket(s.AF_UNIX, s.SOCK_STREAM, 0, fd));
     x.recvAsync(1).catch(() => {}); // waits (nothing to read), then rejects with EBADF at the close
     x.close();
     y.close();
+    batchId = watchModule.batchTarget(batchedCallback);
     batchReady = true;
-  };
-  const batchedCallback = (value: number): void => {
-    c.report.watchFires++;
-    if (value < -4095 || value > 15) c.report.check(new Error(`batched watcher value ${value}`), { name: 'batched watch callback', args: [value], inCallback: true });
   };
   const { FD, nAddr } = a;
   const registryEvents = (bad: readonly unknown[]) => a.g(() => rng.pick([1, 2, 3]), () => rng.pick(bad));
@@ -131,12 +134,30 @@ export function nativeSpecs(c: Ctx, h: SharedHooks): Spec[] {
       // A batched watcher: its events come through the package's batch function (watch.ts), set up here first.
       name: 'new native.Watcher (batched)',
       covers: 'native.Watcher',
-      call: (fd: number, ev: number, batched: unknown) => {
+      call: (fd: number, ev: number, batched: unknown, id: unknown) => {
         ensurePackageBatch();
-        return new native.Watcher(fd, ev, batchedCallback, batched as boolean);
+        return new native.Watcher(fd, ev, batchedCallback, batched as boolean, (id === 'ours' ? batchId : id) as number);
       },
-      kinds: [FD.watch, a.g(() => rng.int(16) & ~2, () => rng.pick<unknown>([16, -1, NaN, '1'])), a.g(() => true, () => rng.pick<unknown>([false, 1, 'yes', null, {}]))],
+      kinds: [
+        FD.watch,
+        a.g(() => rng.int(16) & ~2, () => rng.pick<unknown>([16, -1, NaN, '1'])),
+        a.g(() => true, () => rng.pick<unknown>([false, 1, 'yes', null, {}])),
+        // Another valid id is nobody's (its entries are skipped); the bad ones are refused.
+        a.g(() => 'ours', () => rng.pick<unknown>([-1, 1.5, NaN, '0', null, 2 ** 31, 1 << 30])),
+      ],
       created: (w) => pool.watchers.push(w as NativeWatcher),
+    }),
+    spec({
+      // The package's batch state (its table of batched watchers' callbacks): an object, never changed here.
+      name: 'native.getWatchBatch',
+      covers: 'native.getWatchBatch',
+      call: (...args: unknown[]) => {
+        ensurePackageBatch();
+        const st = (native.getWatchBatch as (...a: unknown[]) => unknown)(...args);
+        if (typeof st !== 'object' || st === null) c.report.check(new Error(`getWatchBatch gave ${String(st)}`), { name: 'native.getWatchBatch', args });
+        return undefined;
+      },
+      kinds: [],
     }),
     spec({
       // Once per thread, and the package's batch is set first: every call is refused (EEXIST, a TypeError for
@@ -144,13 +165,14 @@ export function nativeSpecs(c: Ctx, h: SharedHooks): Spec[] {
       // on to the package's.
       name: 'native.setWatchBatch',
       covers: 'native.setWatchBatch',
-      call: (fn: unknown, out: unknown) => {
+      call: (fn: unknown, out: unknown, state: unknown) => {
         ensurePackageBatch();
-        return native.setWatchBatch(fn as () => void, out as Int32Array);
+        return native.setWatchBatch(fn as () => void, out as Int32Array, state as object);
       },
       kinds: [
         a.g(() => () => {}, () => rng.pick<unknown>([null, 5, {}, 'fn'])),
-        a.g(() => new Int32Array(rng.pick([0, 1, 256, 257])), () => rng.pick<unknown>([new Uint32Array(256), new Float64Array(2), [], null])),
+        a.g(() => new Int32Array(rng.pick([0, 1, 511, 512, 513])), () => rng.pick<unknown>([new Uint32Array(512), new Float64Array(2), [], null])),
+        a.g(() => ({}), () => rng.pick<unknown>([null, 5, 'state', undefined])),
       ],
     }),
     spec({
