@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Instructions per message: the demo server's user-space work counted by valgrind's callgrind instead of timed,
-// so that two runs give the same figure within a percent or two whatever else the machine does. The CPU
+// so that two runs of one build give the same figure within 1 or 2% whatever else the machine does. The CPU
 // figures of `npm run bench` (and of ab.js) move by 10 to 20% from one run to the next on a shared 2-core
 // machine; a change worth 3% is invisible there and plain here. Each server runs under callgrind with its cache
 // simulation (last level = this machine's per-core L2, so the misses are the ones that leave a core) while the
