@@ -362,7 +362,14 @@ export class Readiness implements SignalOwner {
       // Batched, called by the addon with no wrapper between (see watch.ts): the ready events, -errno, or 0 when
       // sockfd's close(fd) of this fd stopped the watcher behind this object's back: nothing would ever wake a
       // waiter again (and the number may be another file's by now), so every waiting call rejects with EBADF.
-      this.#watcher = batchedWatcher(this.fd, needed, Readiness.#onValue, this);
+      const watcher = batchedWatcher(this.fd, needed, Readiness.#onValue, this);
+      // Making it ran async_hooks' init callbacks, any JavaScript: one may have closed this object, which then
+      // had no watcher to stop (and rejected the waiters).
+      if (this.#closed !== null) {
+        watcher.stop();
+        return;
+      }
+      this.#watcher = watcher;
       this.#events = needed;
     } else if ((this.#events & needed) !== needed) {
       this.#update(this.#events | needed);
@@ -393,8 +400,13 @@ export class Readiness implements SignalOwner {
 
   #onReady(err: Error | null, ready: number): void {
     if (err !== null) {
-      this.#fail(err);
-      this.#update(0);
+      // Paused first, then the waiters told: a rejection runs promise hooks (any JavaScript), which may wait
+      // here again (their interest must not be paused after them) or close this object (no watcher left).
+      try {
+        this.#update(0);
+      } finally {
+        this.#fail(err);
+      }
       return;
     }
     let events = this.#events;

@@ -1290,6 +1290,96 @@ describe('Readiness: the waiting of the async methods, on the event loop', () =>
   });
 });
 
+describe('Readiness: JavaScript that hooks run in the middle of it', () => {
+  const ebadf = (syscall: string): Error => Object.assign(new Error(`${syscall} closed`), { code: 'EBADF', syscall });
+
+  it('an async_hooks init callback that closes the Readiness while its watcher is made: no watcher is left', async () => {
+    const [a, b] = trackedPair();
+    s.setBlocking(a, false);
+    const r = new Readiness(a);
+    const hook = createHook({
+      init(_id, type) {
+        if (type === 'sockfd.watch') r.close(ebadf);
+      },
+    }).enable();
+    let wait: Promise<void>;
+    try {
+      wait = r.wait(s.WATCH_READ, 'recv');
+    } finally {
+      hook.disable();
+    }
+    await expect(wait).rejects.toMatchObject({ code: 'EBADF', syscall: 'recv' });
+    // Nothing watches the fd (a second watcher would be EEXIST), and nothing polls it for the closed Readiness.
+    const w = s.watch(a, s.WATCH_READ, () => {});
+    w.stop();
+    s.send(b, 'x');
+    await tick(10);
+  });
+
+  it("a poll error's rejections run promise hooks that wait again or close: the wait is woken, nothing throws", async () => {
+    const made: Array<{ w: s.Watcher; cb: (value: number) => void }> = [];
+    vi.resetModules();
+    vi.doMock('../lib/watch', async (importOriginal) => {
+      const orig = await importOriginal<typeof import('../lib/watch')>();
+      const batchedWatcher = <S>(fd: number, events: number, onValue: (this: S, value: number) => void, self?: S): s.Watcher => {
+        const w = orig.batchedWatcher(fd, events, onValue, self);
+        made.push({ w, cb: (value) => onValue.call(self as S, value) });
+        return w;
+      };
+      return { ...orig, batchedWatcher };
+    });
+    try {
+      const { Readiness: SpiedReadiness } = await import('../lib/readiness');
+      // A hook that waits again from inside the rejection: its wait must stay watched, and be woken.
+      const [a, b] = trackedPair();
+      s.setBlocking(a, false);
+      const r = new SpiedReadiness(a);
+      const first = r.wait(s.WATCH_READ, 'recv').then(() => 'resolved', (e: Error) => e.message);
+      let again: Promise<void> | undefined;
+      const hook = createHook({
+        promiseResolve() {
+          again ??= r.wait(s.WATCH_READ, 'recv');
+        },
+      });
+      hook.enable();
+      try {
+        made[0].cb(-osConstants.errno.EIO);
+      } finally {
+        hook.disable();
+      }
+      expect(await first).toBe('poll EIO');
+      expect(again).toBeDefined();
+      expect(made[0].w.events).toBe(s.WATCH_READ);
+      s.send(b, 'x');
+      await again;
+      r.close(ebadf);
+      // A hook that closes the Readiness from inside the rejection: the error path must not touch the watcher.
+      const [c] = trackedPair();
+      s.setBlocking(c, false);
+      const r2 = new SpiedReadiness(c);
+      const rd = r2.wait(s.WATCH_READ, 'recv').then(() => 'resolved', (e: Error) => e.message);
+      const wr = r2.wait(s.WATCH_WRITE, 'send').then(() => 'resolved', (e: Error) => e.message);
+      const closer = createHook({
+        promiseResolve() {
+          r2.close(ebadf);
+        },
+      });
+      closer.enable();
+      try {
+        expect(() => made[1].cb(-osConstants.errno.EIO)).not.toThrow();
+      } finally {
+        closer.disable();
+      }
+      expect(await rd).toBe('poll EIO');
+      expect(['poll EIO', 'send closed']).toContain(await wr);
+      expect(r2.closed).toBe(true);
+    } finally {
+      vi.doUnmock('../lib/watch');
+      vi.resetModules();
+    }
+  });
+});
+
 describe('the event loop goes on', () => {
   it('timers keep firing while async calls wait', async () => {
     const [a, b] = unixPair();
