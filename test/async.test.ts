@@ -1041,9 +1041,39 @@ describe('attempt(): every system call of the async methods, one non-blocking at
   });
 });
 
+/** The close error the Readiness tests give close(): EBADF, naming the call. */
+const ebadf = (syscall: string): Error => Object.assign(new Error(`${syscall} closed`), { code: 'EBADF', syscall });
+
+/**
+ * Runs `body` with a fresh lib/readiness whose batched watchers are recorded, each with a `cb` that calls its
+ * callback as the addon would (`value`: events, or a negative libuv error): a real poll error is rare, so the
+ * tests give the callback one.
+ */
+async function withSpiedWatchers(
+  body: (SpiedReadiness: typeof Readiness, made: Array<{ w: s.Watcher; cb: (value: number) => void }>) => Promise<void>,
+): Promise<void> {
+  const made: Array<{ w: s.Watcher; cb: (value: number) => void }> = [];
+  vi.resetModules();
+  vi.doMock('../lib/watch', async (importOriginal) => {
+    const orig = await importOriginal<typeof import('../lib/watch')>();
+    const batchedWatcher = <S>(fd: number, events: number, onValue: (this: S, value: number) => void, self?: S): s.Watcher => {
+      const w = orig.batchedWatcher(fd, events, onValue, self);
+      made.push({ w, cb: (value) => onValue.call(self as S, value) });
+      return w;
+    };
+    return { ...orig, batchedWatcher };
+  });
+  try {
+    const { Readiness: SpiedReadiness } = await import('../lib/readiness');
+    await body(SpiedReadiness, made);
+  } finally {
+    vi.doUnmock('../lib/watch');
+    vi.resetModules();
+  }
+}
+
 describe('Readiness: the waiting of the async methods, on the event loop', () => {
   const abortShape = { name: 'AbortError', code: 'ABORT_ERR' };
-  const ebadf = (syscall: string): Error => Object.assign(new Error(`${syscall} closed`), { code: 'EBADF', syscall });
   /** A Readiness on a fresh socketpair end `a` (closed by the tracking after the test); `b` writes to it. */
   function readiness(): { r: Readiness; a: number; b: number } {
     const [a, b] = trackedPair();
@@ -1249,19 +1279,7 @@ describe('Readiness: the waiting of the async methods, on the event loop', () =>
   it('a watcher error rejects every waiting call, readers and writers, with it; later waits watch again', async () => {
     // A real poll error is rare (sockfd reports socket errors as readiness): give the callback one, as the
     // addon would (a negative libuv error).
-    const made: Array<{ w: s.Watcher; cb: (value: number) => void }> = [];
-    vi.resetModules();
-    vi.doMock('../lib/watch', async (importOriginal) => {
-      const orig = await importOriginal<typeof import('../lib/watch')>();
-      const batchedWatcher = <S>(fd: number, events: number, onValue: (this: S, value: number) => void, self?: S): s.Watcher => {
-        const w = orig.batchedWatcher(fd, events, onValue, self);
-        made.push({ w, cb: (value) => onValue.call(self as S, value) });
-        return w;
-      };
-      return { ...orig, batchedWatcher };
-    });
-    try {
-      const { Readiness: SpiedReadiness } = await import('../lib/readiness');
+    await withSpiedWatchers(async (SpiedReadiness, made) => {
       const [a, b] = trackedPair();
       s.setBlocking(a, false);
       const fill = Buffer.alloc(1 << 20);
@@ -1283,15 +1301,11 @@ describe('Readiness: the waiting of the async methods, on the event loop', () =>
       await again;
       r.close(ebadf);
       expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
-    } finally {
-      vi.doUnmock('../lib/watch');
-      vi.resetModules();
-    }
+    });
   });
 });
 
 describe('Readiness: JavaScript that hooks run in the middle of it', () => {
-  const ebadf = (syscall: string): Error => Object.assign(new Error(`${syscall} closed`), { code: 'EBADF', syscall });
 
   it('an async_hooks init callback that closes the Readiness while its watcher is made: no watcher is left', async () => {
     const [a, b] = trackedPair();
@@ -1317,19 +1331,7 @@ describe('Readiness: JavaScript that hooks run in the middle of it', () => {
   });
 
   it("a poll error's rejections run promise hooks that wait again or close: the wait is woken, nothing throws", async () => {
-    const made: Array<{ w: s.Watcher; cb: (value: number) => void }> = [];
-    vi.resetModules();
-    vi.doMock('../lib/watch', async (importOriginal) => {
-      const orig = await importOriginal<typeof import('../lib/watch')>();
-      const batchedWatcher = <S>(fd: number, events: number, onValue: (this: S, value: number) => void, self?: S): s.Watcher => {
-        const w = orig.batchedWatcher(fd, events, onValue, self);
-        made.push({ w, cb: (value) => onValue.call(self as S, value) });
-        return w;
-      };
-      return { ...orig, batchedWatcher };
-    });
-    try {
-      const { Readiness: SpiedReadiness } = await import('../lib/readiness');
+    await withSpiedWatchers(async (SpiedReadiness, made) => {
       // A hook that waits again from inside the rejection: its wait must stay watched, and be woken.
       const [a, b] = trackedPair();
       s.setBlocking(a, false);
@@ -1373,10 +1375,7 @@ describe('Readiness: JavaScript that hooks run in the middle of it', () => {
       expect(await rd).toBe('poll EIO');
       expect(['poll EIO', 'send closed']).toContain(await wr);
       expect(r2.closed).toBe(true);
-    } finally {
-      vi.doUnmock('../lib/watch');
-      vi.resetModules();
-    }
+    });
   });
 });
 
