@@ -293,7 +293,16 @@ describe('README.md: every runnable block runs as written', () => {
         if (p.end !== null || Date.now() > deadline) throw new Error(`the server never bound ${sockPath}: ${show(p)}`);
         await new Promise((r) => setTimeout(r, 20));
       }
-      const c = net.connect(sockPath);
+      // The path exists from bind(), before listen(): until then a connect is refused, so try again.
+      let c: net.Socket;
+      for (;;) {
+        const s = net.connect(sockPath);
+        const ok = await new Promise<boolean>((r) => { s.once('connect', () => r(true)); s.once('error', () => r(false)); });
+        if (ok) { c = s; break; }
+        s.destroy();
+        if (p.end !== null || Date.now() > deadline) throw new Error(`could not connect to ${sockPath}: ${show(p)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
       c.on('error', () => {});
       // Written once the server has read SO_PEERCRED and turned SO_PASSCRED on: the kernel then attaches this
       // process's credentials to the message.
