@@ -1,20 +1,24 @@
 #!/usr/bin/env node
-// A/B comparison of the demo server between two checkouts (each built: dist/ and the addon), interleaved so that
-// the machine's drift falls on both alike: server CPU per message at N lock-step connections.
+// A/B comparison of the demo server between two checkouts (each built: dist/ and the addon): for each model, A's
+// server and B's run side by side and the load generator drives them in turns (its paired form, as the full
+// benchmark pairs each server with C), so that the machine's drift falls on both alike: server CPU per message
+// at N lock-step connections, and B's as a multiple of A's in each pairing.
 //
-//   node scripts/bench/ab.js --a /path/to/old --b /path/to/new [--conns 100] [--ms 2500] [--rounds 3] MODEL...
+//   node scripts/bench/ab.js --a /path/to/old --b /path/to/new [--conns 100] [--ms 4000] [--rounds 3] MODEL...
 //
 // MODEL: a demo model (`--io`), `node:net` (this checkout's net-server.js), `C` (the C epoll reference) or `C-uring`
-// (the C io_uring reference); the C ones run once per round. Prints, per model and checkout, the CPU per message of each round in ns, and the best.
+// (the C io_uring reference); the C ones are the same on both sides (a check of the method: about 1.00). --ms is
+// a pairing's measured time, both servers' turns together. Prints, per model, each pairing's CPU per message of
+// A and B in ns and B/A, and the median B/A.
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 // The benchmark's own server launcher, load-generator runner and compiler: the A/B differs only in the checkout.
-const { compile, runLoadgen, startServer, stopServer } = require('./servers');
+const { compile, runPair, startServer, stopServer } = require('./servers');
 
 function parse(argv) {
-  const o = { a: null, b: null, conns: 100, ms: 2500, rounds: 3, models: [] };
+  const o = { a: null, b: null, conns: 100, ms: 4000, rounds: 3, models: [] };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i];
     if (v === '--a') o.a = path.resolve(argv[++i]);
@@ -39,21 +43,29 @@ async function main() {
   const results = {};
   for (let r = 0; r < o.rounds; r++) {
     for (const kind of o.models) {
-      const sides = kind === 'C' || kind === 'C-uring' ? ['a'] : r % 2 === 0 ? ['a', 'b'] : ['b', 'a'];
-      for (const side of sides) {
-        const { proc, port } = await startServer(kind, bins, o[side]);
-        try {
-          const j = await runLoadgen(bins.loadgen, port, o.conns, 500, o.ms, proc.pid);
-          (results[`${kind} ${side}`] ??= []).push(Math.round((j.serverCpuSeconds * 1e9) / j.messages));
-        } finally {
-          await stopServer(proc);
-        }
+      // Which checkout goes first alternates between rounds.
+      const sides = r % 2 === 0 ? ['a', 'b'] : ['b', 'a'];
+      const started = {};
+      try {
+        for (const side of sides) started[side] = await startServer(kind, bins, o[side]);
+        const first = started[sides[0]];
+        const second = started[sides[1]];
+        const j = await runPair(bins.loadgen, first, second, o.conns, 500, o.ms, 500);
+        const ns = (x) => Math.round((x.serverCpuSeconds * 1e9) / x.messages);
+        const by = { [sides[0]]: ns(j.a), [sides[1]]: ns(j.b) };
+        (results[kind] ??= []).push({ a: by.a, b: by.b, ratio: by.b / by.a });
+      } finally {
+        for (const s of Object.values(started)) await stopServer(s.proc);
       }
     }
   }
   fs.rmSync(tmp, { recursive: true, force: true });
-  console.log(`${o.conns} connections, ${o.ms} ms per run; a = ${o.a}, b = ${o.b}`);
-  for (const [key, v] of Object.entries(results)) console.log(`${key.padEnd(16)} best ${String(Math.min(...v)).padStart(6)} ns/msg   runs ${v.join(' ')}`);
+  console.log(`${o.conns} connections, pairings of ${o.ms} ms; a = ${o.a}, b = ${o.b}`);
+  for (const [kind, runs] of Object.entries(results)) {
+    const ratios = runs.map((x) => x.ratio).sort((x, y) => x - y);
+    const median = ratios[Math.floor((ratios.length - 1) / 2)];
+    console.log(`${kind.padEnd(12)} b/a median ${median.toFixed(3)}   pairings (a b ns/msg, b/a): ${runs.map((x) => `${x.a} ${x.b} ${x.ratio.toFixed(3)}`).join(', ')}`);
+  }
 }
 
 main().catch((e) => {

@@ -42,13 +42,14 @@ function markdown(results, machineLine) {
     else lines.push(`| ${r.call} | ${r.n} | ${fmtNs(r.cSingleThread)} | ${fmtNs(r.c)} | ${fmtNs(r.raw)} | ${r.ratioRaw.toFixed(2)} | ${fmtNs(r.selector)} | ${r.ratioSelector.toFixed(2)} | ${fmtNs(r.selector - r.c)} |`);
   }
   const srv = results.servers;
-  lines.push('', `## The demo server (lock-step clients from a C load generator, ${srv.windowMs / 1000} s per run${runsText(srv)})`, '',
-    'CPU: the server process\'s user + system time per answered message (its child processes\' too: prefork).', '',
-    '| connections | server | messages/s | vs C | CPU per message | vs C | vs C-uring | latency p50 | p99 |', '|---|---|---|---|---|---|---|---|---|');
+  lines.push('', `## The demo server (lock-step clients from a C load generator${runsText(srv)})`, '',
+    'CPU: the server process\'s user + system time per answered message (its child processes\' too: prefork), counted in',
+    'its own turns. "vs C": against the C server it took turns with (its CPU then in "C in the pairing").', '',
+    '| connections | server | messages/s | vs C | CPU per message | vs C | C in the pairing | vs C-uring | latency p50 | p99 |', '|---|---|---|---|---|---|---|---|---|---|');
   for (const r of srv.rows) {
-    if (r.skipped) lines.push(`| ${r.connections} | ${r.server} | skipped: ${r.skipped} | | | | | | |`);
-    else if (r.error) lines.push(`| ${r.connections} | ${r.server} | error: ${r.error.split('\n')[0]} | | | | | | |`);
-    else lines.push(`| ${r.connections} | ${r.server} | ${r.messagesPerSecond.toFixed(0)}${r.refused ? ` (${r.refused} refused)` : ''} | ${(r.throughputVsC ?? 0).toFixed(2)} | ${r.cpuPerMessageUs.toFixed(2)} us | ${(r.cpuVsC ?? 0).toFixed(2)} | ${r.cpuVsCUring ? r.cpuVsCUring.toFixed(2) : ''} | ${fmtUs(r.p50Us)} | ${fmtUs(r.p99Us)} |`);
+    if (r.skipped) lines.push(`| ${r.connections} | ${r.server} | skipped: ${r.skipped} | | | | | | | |`);
+    else if (r.error) lines.push(`| ${r.connections} | ${r.server} | error: ${r.error.split('\n')[0]} | | | | | | | |`);
+    else lines.push(`| ${r.connections} | ${r.server} | ${r.messagesPerSecond.toFixed(0)}${r.refused ? ` (${r.refused} refused)` : ''} | ${(r.throughputVsC ?? 0).toFixed(2)} | ${r.cpuPerMessageUs.toFixed(2)} us | ${(r.cpuVsC ?? 0).toFixed(2)} | ${r.cCpuPerMessageUs ? `${r.cCpuPerMessageUs.toFixed(2)} us` : ''} | ${r.cpuVsCUring ? r.cpuVsCUring.toFixed(2) : ''} | ${fmtUs(r.p50Us)} | ${fmtUs(r.p99Us)} |`);
   }
   const growth = growthRows(srv.rows, 100, 10000);
   if (growth.length > 0) {
@@ -80,7 +81,11 @@ function growthRows(rows, from, to) {
 /** How the rows were chosen, when each server ran more than once. */
 function runsText(srv) {
   const rounds = srv.rounds ?? 1;
-  return rounds > 1 ? `, the best of ${rounds} interleaved runs (each row is one run: its CPU, throughput and latency)` : '';
+  if (srv.paired) {
+    return `, each server in turns with a C server of its own (${srv.sliceMs / 1000} s turns${srv.sliceMs10000 ? `, ${srv.sliceMs10000 / 1000} s at 10000 connections` : ''}; ` +
+      `${srv.windowMs / 1000} s of turns, half of it each)${rounds > 1 ? `, the pairing with the median ratio of ${rounds} (each row is one pairing: its CPU, throughput and latency, and its C's CPU; C's row is the median of its runs)` : ''}`;
+  }
+  return `, ${srv.windowMs / 1000} s per run${rounds > 1 ? `, the best of ${rounds} interleaved runs (each row is one run: its CPU, throughput and latency)` : ''}`;
 }
 
 async function main() {
@@ -107,15 +112,16 @@ async function main() {
 
     console.log(`\nMachine: ${machineLine}${quick ? ' (quick mode: short runs, rough numbers)' : ''}\n`);
     readiness.print(ready);
-    console.log(`\nDemo server: lock-step clients (C load generator), ${srv.windowMs / 1000} s per run${runsText(srv)}; CPU = the server process's user + system time`);
-    console.log('connections  server        msgs/s      vs C    CPU/msg    vs C    p50 latency  p99');
+    console.log(`\nDemo server: lock-step clients (C load generator)${runsText(srv)}; CPU = the server process's user + system time`);
+    console.log('connections  server        msgs/s      vs C    CPU/msg    vs C   C then    p50 latency  p99');
     for (const r of srv.rows) {
       const head = `${String(r.connections).padEnd(12)} ${r.server.padEnd(13)}`;
       if (r.skipped) console.log(`${head} skipped: ${r.skipped}`);
       else if (r.error) console.log(`${head} error: ${r.error.split('\n')[0]}`);
       else {
         const extra = `${r.refused ? `  (${r.refused} refused)` : ''}${r.cpuVsCUring ? `  (CPU ${r.cpuVsCUring.toFixed(2)}x C-uring)` : ''}`;
-        console.log(`${head} ${r.messagesPerSecond.toFixed(0).padStart(8)}   ${(r.throughputVsC ?? 0).toFixed(2).padStart(5)}   ${r.cpuPerMessageUs.toFixed(2).padStart(6)} us  ${(r.cpuVsC ?? 0).toFixed(2).padStart(5)}   ${fmtUs(r.p50Us).padStart(9)}  ${fmtUs(r.p99Us).padStart(9)}${extra}`);
+        const then = r.cCpuPerMessageUs ? `${r.cCpuPerMessageUs.toFixed(2)} us` : '';
+        console.log(`${head} ${r.messagesPerSecond.toFixed(0).padStart(8)}   ${(r.throughputVsC ?? 0).toFixed(2).padStart(5)}   ${r.cpuPerMessageUs.toFixed(2).padStart(6)} us  ${(r.cpuVsC ?? 0).toFixed(2).padStart(5)}  ${then.padStart(8)}   ${fmtUs(r.p50Us).padStart(9)}  ${fmtUs(r.p99Us).padStart(9)}${extra}`);
       }
     }
     const m = srv.memory;

@@ -135,33 +135,69 @@ async function memory(kind, bins, conns) {
 }
 
 /**
- * Each server at each connection count, `rounds` times (best of them kept: on a shared machine noise only ever
- * adds CPU), the rounds of one connection count interleaved, each starting further along the list, so that
- * the machine's drift falls on every server alike and each ratio compares runs made minutes apart at most.
- * Five by default: with three, the C reference's own runs at one count spread over 6.3 to 10.5 us, and a
- * ratio's best depended on which server a quiet minute fell on.
+ * Runs the load generator's paired form (see loadgen.c): `a` and `b` in turns of `sliceMs`, `conns` clients each,
+ * for `measureMs` of whole turns. Resolves with { a, b }, each as runLoadgen's.
  */
-async function run({ quick, tmp, progress, rounds = quick ? 1 : 5 }) {
+function runPair(bin, a, b, conns, warmupMs, measureMs, sliceMs) {
+  return new Promise((resolve, reject) => {
+    execFile(bin, ['127.0.0.1', String(a.port), String(conns), String(warmupMs), String(measureMs), String(a.proc.pid),
+      'pair', String(b.port), String(b.proc.pid), String(sliceMs)], { encoding: 'utf8', timeout: 180000 }, (err, out, errOut) => {
+      if (err) reject(new Error(`loadgen: ${err.message} ${errOut}`));
+      else resolve(JSON.parse(out.trim().split('\n').pop()));
+    });
+  });
+}
+
+/** One server's figures from a load generator's report. */
+function figures(r, conns, kind) {
+  if (r.welcomed + r.refused < conns || !(r.messages > 0) || !(r.serverCpuSeconds >= 0)) {
+    throw new Error(`${kind}: only ${r.welcomed} of ${conns} clients welcomed, ${r.messages} messages`);
+  }
+  return {
+    welcomed: r.welcomed, refused: r.refused, errors: r.errors, messages: r.messages,
+    seconds: r.seconds, messagesPerSecond: r.messages / r.seconds, cpuSeconds: r.serverCpuSeconds,
+    cpuPerMessageUs: (r.serverCpuSeconds * 1e6) / r.messages, p50Us: r.p50Us, p99Us: r.p99Us,
+  };
+}
+
+/** The run whose `key` is the median of `runs` (the lower of the middle two for an even count). */
+function median(runs, key) {
+  const sorted = [...runs].sort((x, y) => x[key] - y[key]);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+/**
+ * Each server at each connection count against the C reference, in turns: the load generator drives C and the
+ * server alternately, half a second each (a second at 10000 connections), for 4 s of whole turns, and each
+ * ratio to C comes from such a pairing. This machine's speed drifts by tens of percent over minutes (C's own
+ * CPU per message at 1000 connections took 7.3 to 11.8 us within ten minutes), and two servers measured one
+ * after the other took that drift into their ratio; measured in turns, they share it. Each server is paired
+ * `rounds` times (3 by default; the pairings of one count interleaved, each round starting further along the
+ * list), and its row is the pairing with the median ratio: its own figures from that pairing, and C's CPU then.
+ * C's row: the median of its runs in all the pairings of that count.
+ */
+async function run({ quick, tmp, progress, rounds = quick ? 1 : 3 }) {
   const bins = { loadgen: compile('loadgen', tmp), ref: compile('ref-server', tmp) };
   if (URING_UNAVAILABLE === null) bins.refUring = compile('ref-uring-server', tmp);
   else progress(`servers: no C io_uring reference here: ${URING_UNAVAILABLE}`);
-  // The quick form (CI's smoke check) runs every server once, at one count: that each starts and answers.
+  // The quick form (CI's smoke check) pairs every server once with C, at one count: that each starts and answers.
   const connCounts = quick ? [100] : [10, 100, 1000, 10000];
   const warmupMs = quick ? 300 : 1000;
-  const measureMs = quick ? 700 : 2000;
+  const measureMs = quick ? 1000 : 4000;
+  const sliceMs = (conns) => (quick ? 250 : conns >= 10000 ? 1000 : 500);
   const servers = ['C', ...(URING_UNAVAILABLE === null ? ['C-uring'] : []), 'node:net',
     ...MODELS.filter((name) => registry.MODELS[name].workers?.unit !== 'process'), ...WORKER_ROWS];
+  const paired = servers.slice(1);
   const rows = [];
-  const total = connCounts.length * servers.length * rounds;
+  const total = connCounts.length * paired.length * rounds;
   let done = 0;
   for (const conns of connCounts) {
     const runs = new Map(servers.map((kind) => [kind, []]));
     for (let round = 0; round < rounds; round++) {
-      // Each round starts further along the list (rotated), so that a server's runs are spread over the rounds'
-      // time instead of falling next to each other (as a reversed order does at the turn).
-      const shift = Math.floor((round * servers.length) / rounds);
-      for (const kind of [...servers.slice(shift), ...servers.slice(0, shift)]) {
-        progress(`servers: ${kind} with ${conns} connections, round ${round + 1} of ${rounds} (${++done}/${total})`);
+      // Each round starts further along the list (rotated): a server's pairings spread over the rounds' time.
+      const shift = Math.floor((round * paired.length) / rounds);
+      for (const kind of [...paired.slice(shift), ...paired.slice(0, shift)]) {
+        progress(`servers: ${kind} and C in turns with ${conns} connections each, round ${round + 1} of ${rounds} (${++done}/${total})`);
         if (kind === 'threads' && conns > 100) {
           if (round === 0) runs.get(kind).push({ skipped: 'one worker thread (a whole V8 isolate, ~10 MB) per connection: 1000 would need ~10 GB' });
           continue;
@@ -170,20 +206,19 @@ async function run({ quick, tmp, progress, rounds = quick ? 1 : 5 }) {
           if (round === 0) runs.get(kind).push({ skipped: 'measured at 10000 connections: the C references, node:net and the event-driven models (epoll, async, uring); the scanning models\' growth shows at 1000' });
           continue;
         }
-        let started;
+        const started = [];
         try {
-          started = await startServer(kind, bins);
-          const r = await runLoadgen(bins.loadgen, started.port, conns, warmupMs, measureMs, started.proc.pid);
-          if (r.welcomed + r.refused < conns || !(r.messages > 0)) throw new Error(`only ${r.welcomed} of ${conns} clients welcomed, ${r.messages} messages`);
-          runs.get(kind).push({
-            welcomed: r.welcomed, refused: r.refused, errors: r.errors, messages: r.messages,
-            seconds: r.seconds, messagesPerSecond: r.messages / r.seconds, cpuSeconds: r.serverCpuSeconds,
-            cpuPerMessageUs: (r.serverCpuSeconds * 1e6) / r.messages, p50Us: r.p50Us, p99Us: r.p99Us,
-          });
+          started.push(await startServer('C', bins));
+          started.push(await startServer(kind, bins));
+          const r = await runPair(bins.loadgen, started[0], started[1], conns, warmupMs, measureMs, sliceMs(conns));
+          const c = figures(r.a, conns, 'C');
+          const m = figures(r.b, conns, kind);
+          runs.get(kind).push({ ...m, cpuVsC: m.cpuPerMessageUs / c.cpuPerMessageUs, throughputVsC: m.messagesPerSecond / c.messagesPerSecond, cCpuPerMessageUs: c.cpuPerMessageUs });
+          runs.get('C').push({ ...c, pairedWith: kind });
         } catch (err) {
           runs.get(kind).push({ error: String(err.message || err) });
         } finally {
-          if (started) await stopServer(started.proc);
+          for (const s of started) await stopServer(s.proc);
         }
       }
     }
@@ -191,28 +226,27 @@ async function run({ quick, tmp, progress, rounds = quick ? 1 : 5 }) {
       const all = runs.get(kind);
       const measured = all.filter((x) => x.cpuPerMessageUs !== undefined);
       if (measured.length === 0) {
-        rows.push({ server: kind, connections: conns, ...(all.find((x) => x.skipped) ?? all.find((x) => x.error)) });
+        rows.push({ server: kind, connections: conns, ...(all.find((x) => x.skipped) ?? all.find((x) => x.error) ?? { error: 'no pairing ran' }) });
         continue;
       }
-      const best = measured.reduce((a, b) => (b.cpuPerMessageUs < a.cpuPerMessageUs ? b : a));
-      rows.push({ server: kind, connections: conns, ...best, cpuPerMessageUsRuns: measured.map((x) => x.cpuPerMessageUs), failedRuns: all.length - measured.length });
+      if (kind === 'C') {
+        rows.push({ server: kind, connections: conns, ...median(measured, 'cpuPerMessageUs'), cpuVsC: 1, throughputVsC: 1,
+          cpuPerMessageUsRuns: measured.map((x) => x.cpuPerMessageUs) });
+      } else {
+        rows.push({ server: kind, connections: conns, ...median(measured, 'cpuVsC'), cpuVsCRuns: measured.map((x) => x.cpuVsC),
+          failedRuns: all.length - measured.length });
+      }
     }
   }
+  // The completion-based ones against the C io_uring reference too, through their ratios to C (each was paired
+  // with C, not with C-uring).
   for (const row of rows) {
-    const c = rows.find((r) => r.server === 'C' && r.connections === row.connections);
-    if (c && row.messagesPerSecond && c.messagesPerSecond) {
-      row.throughputVsC = row.messagesPerSecond / c.messagesPerSecond;
-      row.cpuVsC = row.cpuPerMessageUs / c.cpuPerMessageUs;
-    }
-    // The completion-based ones against the C io_uring reference too (the issue's target: uring within 1.2x).
     const cu = rows.find((r) => r.server === 'C-uring' && r.connections === row.connections);
-    if (cu && row.messagesPerSecond && cu.messagesPerSecond && (row.server === 'uring' || row.server === 'C')) {
-      row.cpuVsCUring = row.cpuPerMessageUs / cu.cpuPerMessageUs;
-    }
+    if (cu && cu.cpuVsC && row.cpuVsC && (row.server === 'uring' || row.server === 'C')) row.cpuVsCUring = row.cpuVsC / cu.cpuVsC;
   }
   progress(`memory: epoll server with ${quick ? 1000 : 10000} idle connections`);
   const mem = await memory('epoll', bins, quick ? 1000 : 10000);
-  return { rows, memory: mem, windowMs: measureMs, rounds };
+  return { rows, memory: mem, windowMs: measureMs, sliceMs: sliceMs(100), sliceMs10000: connCounts.includes(10000) ? sliceMs(10000) : undefined, paired: true, rounds };
 }
 
-module.exports = { run, MODELS, WORKER_ROWS, compile, startServer, stopServer, runLoadgen };
+module.exports = { run, MODELS, WORKER_ROWS, compile, startServer, stopServer, runLoadgen, runPair };
