@@ -170,7 +170,7 @@ function median(runs, key) {
  * Each server at each connection count against the C reference, in turns: the load generator drives C and the
  * server alternately, half a second each (a second at 10000 connections), for 4 s of whole turns, and each
  * ratio to C comes from such a pairing. This machine's speed drifts by tens of percent over minutes (C's own
- * CPU per message at 1000 connections took 7.3 to 11.8 us within ten minutes), and two servers measured one
+ * CPU per message at 1000 connections took 7.3 to 11.8 us within a quarter of an hour), and two servers measured one
  * after the other took that drift into their ratio; measured in turns, they share it. Each server is paired
  * `rounds` times (3 by default; the pairings of one count interleaved, each round starting further along the
  * list), and its row is the pairing with the median ratio: its own figures from that pairing, and C's CPU then.
