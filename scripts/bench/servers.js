@@ -209,7 +209,7 @@ async function run({ quick, tmp, progress, rounds = quick ? 1 : 3 }) {
         const started = [];
         try {
           // C is the first side in even rounds and the second in odd ones: an A/A pairing (one server against
-          // a copy of itself) came out 0.93 to 1.14, and whatever of that goes with a side cancels out.
+          // a copy of itself) came out 0.89 to 1.14, and whatever of that goes with a side cancels out.
           const cFirst = round % 2 === 0;
           started.push(await startServer(cFirst ? 'C' : kind, bins));
           started.push(await startServer(cFirst ? kind : 'C', bins));
