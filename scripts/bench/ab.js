@@ -15,7 +15,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 // The benchmark's own server launcher, load-generator runner and compiler: the A/B differs only in the checkout.
-const { compile, runPair, startServer, stopServer } = require('./servers');
+const { compile, median, runPair, startServer, stopServer } = require('./servers');
 
 function parse(argv) {
   const o = { a: null, b: null, conns: 100, ms: 4000, rounds: 3, models: [] };
@@ -62,9 +62,7 @@ async function main() {
   fs.rmSync(tmp, { recursive: true, force: true });
   console.log(`${o.conns} connections, pairings of ${o.ms} ms; a = ${o.a}, b = ${o.b}`);
   for (const [kind, runs] of Object.entries(results)) {
-    const ratios = runs.map((x) => x.ratio).sort((x, y) => x - y);
-    const median = ratios[Math.floor((ratios.length - 1) / 2)];
-    console.log(`${kind.padEnd(12)} b/a median ${median.toFixed(3)}   pairings (a b ns/msg, b/a): ${runs.map((x) => `${x.a} ${x.b} ${x.ratio.toFixed(3)}`).join(', ')}`);
+    console.log(`${kind.padEnd(12)} b/a median ${median(runs, 'ratio').ratio.toFixed(3)}   pairings (a b ns/msg, b/a): ${runs.map((x) => `${x.a} ${x.b} ${x.ratio.toFixed(3)}`).join(', ')}`);
   }
 }
 

@@ -105,7 +105,7 @@ enum { CONNECTING, WELCOME, WAITING };
 /* busy: a message sent, its answer not yet back. */
 struct conn { int fd; int state; int got; int busy; double sent; };
 
-/* One server under load: its clients are conns[first .. first + n - 1]. */
+/* The server this process drives, and what it measured of it. */
 struct target {
   int pid;
   int busy;               /* its clients with a message in flight */
@@ -151,6 +151,21 @@ static void tell(int fd, char m) {
  * the answers in flight are back); measured or a warm-up turn. */
 struct turn { int on, ending, measured; double start, end; };
 
+/* Every welcomed client sends its message at once: the start of the lock-step traffic, or of a turn. */
+static void send_all(struct target* tg, struct conn* conns, int opened, int* errors) {
+  for (int i = 0; i < opened; i++) {
+    if (conns[i].fd < 0 || conns[i].state != WAITING) continue;
+    if (!send_message(&conns[i], tg)) (*errors)++;
+  }
+}
+
+/* Adds the server's CPU time since tg->cpu0 to tg->cpu (or marks it unknown, if a reading failed). */
+static void add_cpu(struct target* tg) {
+  long long cpu1 = cpu_ticks(tg->pid);
+  if (tg->cpu0 < 0 || cpu1 < 0) tg->cpu_failed = 1;
+  else tg->cpu += cpu1 - tg->cpu0;
+}
+
 /* Starts this side's turn: every client sends its message at once, as at the start of the single form. */
 static void begin_turn(struct turn* tn, int measured, double slice, struct target* tg, struct conn* conns, int opened, int* errors) {
   tn->on = 1;
@@ -159,10 +174,7 @@ static void begin_turn(struct turn* tn, int measured, double slice, struct targe
   tn->start = now_ms();
   tn->end = tn->start + slice;
   if (measured) tg->cpu0 = cpu_ticks(tg->pid);
-  for (int i = 0; i < opened; i++) {
-    if (conns[i].fd < 0 || conns[i].state != WAITING) continue;
-    if (!send_message(&conns[i], tg)) (*errors)++;
-  }
+  send_all(tg, conns, opened, errors);
 }
 
 int main(int argc, char** argv) {
@@ -275,17 +287,12 @@ int main(int argc, char** argv) {
         /* Everyone is in: start the lock-step traffic, all clients at once. Before this the server only accepts,
          * so a server busy answering early clients cannot starve its own accept loop. */
         started = 1;
-        for (int i = 0; i < opened; i++) {
-          if (conns[i].fd < 0 || conns[i].state != WAITING) continue;
-          if (!send_message(&conns[i], &tg)) errors++;
-        }
+        send_all(&tg, conns, opened, &errors);
       }
       if (!measuring && all_in && t0 == 0) t0 = t + warmup; /* warm-up starts once all are in */
       if (!measuring && t0 != 0 && t >= t0) { measuring = 1; tg.cpu0 = cpu_ticks(server_pid); t_end = t + measure; t0 = t; }
       if (measuring && t >= t_end) {
-        long long cpu1 = cpu_ticks(server_pid);
-        if (tg.cpu0 < 0 || cpu1 < 0) tg.cpu_failed = 1;
-        else tg.cpu = cpu1 - tg.cpu0;
+        add_cpu(&tg);
         break;
       }
     } else {
@@ -302,10 +309,8 @@ int main(int argc, char** argv) {
         double now = now_ms();
         tn.on = 0;
         if (tn.measured) {
-          long long cpu1 = cpu_ticks(tg.pid);
+          add_cpu(&tg);
           tg.active_ms += now - tn.start;
-          if (tg.cpu0 < 0 || cpu1 < 0) tg.cpu_failed = 1;
-          else tg.cpu += cpu1 - tg.cpu0;
         }
         tell(to_peer, follower ? MSG_DONE : measuring ? MSG_TURN : MSG_WARM);
       }

@@ -85,23 +85,6 @@ function stopServer(proc) {
   });
 }
 
-/**
- * Runs the load generator to the end. Asynchronously: while it runs, this process must keep draining the
- * server's stdout (a log line per connection). With execFileSync the pipe filled at a few hundred connections,
- * the server blocked in its log write, and the 1000-connection runs measured nothing.
- */
-function runLoadgen(bin, port, conns, warmupMs, measureMs, pid) {
-  return new Promise((resolve, reject) => {
-    execFile(bin, ['127.0.0.1', String(port), String(conns), String(warmupMs), String(measureMs), String(pid)], {
-      encoding: 'utf8',
-      timeout: 120000,
-    }, (err, out, errOut) => {
-      if (err) reject(new Error(`loadgen: ${err.message} ${errOut}`));
-      else resolve(JSON.parse(out.trim().split('\n').pop()));
-    });
-  });
-}
-
 function rssKiB(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;
@@ -135,8 +118,11 @@ async function memory(kind, bins, conns) {
 }
 
 /**
- * Runs the load generator's paired form (see loadgen.c): `a` and `b` in turns of `sliceMs`, `conns` clients each,
- * for `measureMs` of whole turns. Resolves with { a, b }, each as runLoadgen's.
+ * Runs the load generator's paired form (see loadgen.c) to the end: `a` and `b` in turns of `sliceMs`, `conns`
+ * clients each, for `measureMs` of whole turns. Resolves with { a, b }, each one server's report. Asynchronously:
+ * while it runs, this process must keep draining the servers' stdout (a log line per connection). With
+ * execFileSync the pipe filled at a few hundred connections, the server blocked in its log write, and the
+ * 1000-connection runs measured nothing.
  */
 function runPair(bin, a, b, conns, warmupMs, measureMs, sliceMs) {
   return new Promise((resolve, reject) => {
@@ -252,4 +238,4 @@ async function run({ quick, tmp, progress, rounds = quick ? 1 : 3 }) {
   return { rows, memory: mem, windowMs: measureMs, sliceMs: sliceMs(100), sliceMs10000: connCounts.includes(10000) ? sliceMs(10000) : undefined, paired: true, rounds };
 }
 
-module.exports = { run, MODELS, WORKER_ROWS, compile, startServer, stopServer, runLoadgen, runPair };
+module.exports = { run, MODELS, WORKER_ROWS, compile, startServer, stopServer, runPair, median };
