@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -29,6 +30,18 @@ Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::s
 // The i-th argument as an integer in [min, max]; TypeError when it is not a number, RangeError when it is
 // not an integer in range.
 int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min, int64_t max);
+// The same for a value (an argument of a raw Node-API callback, see RawCallback). Inline, with the errors out of
+// line: these readers are on every hot path, and building the messages made each call save six registers and a
+// frame for strings it never built (about 50 instructions per argument, callgrind).
+[[noreturn]] void ThrowIntError(napi_env env, napi_status status, const char* name, int64_t min, int64_t max);
+inline int64_t IntValue(napi_env env, napi_value v, const char* name, int64_t min, int64_t max) {
+  double d;  // one Node-API call, which also tells a non-number apart
+  napi_status status = napi_get_value_double(env, v, &d);
+  if (status != napi_ok || !(d >= static_cast<double>(min) && d <= static_cast<double>(max)) || std::trunc(d) != d) {
+    ThrowIntError(env, status, name, min, max);
+  }
+  return static_cast<int64_t>(d);
+}
 inline int FdArg(const Napi::CallbackInfo& info, size_t i = 0) {
   return static_cast<int>(IntArg(info, i, "fd", 0, INT32_MAX));
 }
@@ -59,6 +72,7 @@ Bytes BytesOf(Napi::Env env, Napi::Value v, const char* name, long index = -1);
 
 // Like BytesArg, but also accepts a string, whose UTF-8 bytes are copied into `storage`.
 Bytes DataArg(const Napi::CallbackInfo& info, size_t i, const char* name, std::string& storage);
+Bytes DataOf(napi_env env, napi_value v, const char* name, std::string& storage);
 
 // Timeout argument in milliseconds: -1 waits forever, otherwise 0..INT32_MAX.
 int TimeoutArg(const Napi::CallbackInfo& info, size_t i);
@@ -102,6 +116,31 @@ int SlicedWait(napi_env env, int timeout, Call call) {
     if (r == 0 && last) return 0;
     if (EnvStopping(env)) return 0;
   }
+}
+
+// The body of a raw Node-API callback, for the per-message functions (recvInto, send): `body(argc, argv)` gets
+// the first N arguments (the missing ones undefined, argc the number passed). node-addon-api's CallbackInfo asks
+// Node-API for six arguments, `this` and the data pointer, and wraps the result; per message, that and its
+// wrapper were about 100 instructions per call (callgrind). A C++ exception becomes the JavaScript exception, as
+// node-addon-api's wrapper makes it.
+template <size_t N, typename Body>
+napi_value RawCallback(napi_env env, napi_callback_info cbinfo, Body body) {
+  try {
+    size_t argc = N;
+    napi_value argv[N];
+    NAPI_THROW_IF_FAILED(env, napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr), nullptr);
+    return body(argc, argv);
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();
+    return nullptr;
+  }
+}
+
+// Exports a raw Node-API callback as `name`.
+inline void ExportRaw(Napi::Env env, Napi::Object exports, const char* name, napi_callback cb) {
+  napi_value fn;
+  NAPI_THROW_IF_FAILED_VOID(env, napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &fn));
+  exports.Set(name, Napi::Value(env, fn));
 }
 
 // Creates an own, enumerable, writable data property on an object this code has just made, as an object literal

@@ -147,17 +147,14 @@ void ThrowRangeError(Napi::Env env, const std::string& message) {
   ThrowCoded(Napi::RangeError::New(env, message), "ERR_OUT_OF_RANGE");
 }
 
+void ThrowIntError(napi_env env, napi_status status, const char* name, int64_t min, int64_t max) {
+  if (status != napi_ok) ThrowTypeError(env, std::string("The \"") + name + "\" argument must be of type number");
+  ThrowRangeError(env, std::string("The value of \"") + name + "\" is out of range. It must be an integer >= " +
+                           std::to_string(min) + " and <= " + std::to_string(max));
+}
+
 int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min, int64_t max) {
-  // One Node-API call (it also tells a non-number apart): these readers are on every hot path.
-  double d;
-  if (napi_get_value_double(info.Env(), info[i], &d) != napi_ok) {
-    ThrowTypeError(info.Env(), std::string("The \"") + name + "\" argument must be of type number");
-  }
-  if (!(d >= static_cast<double>(min) && d <= static_cast<double>(max)) || std::trunc(d) != d) {
-    ThrowRangeError(info.Env(), std::string("The value of \"") + name + "\" is out of range. It must be an integer >= " +
-                                    std::to_string(min) + " and <= " + std::to_string(max));
-  }
-  return static_cast<int64_t>(d);
+  return IntValue(info.Env(), info[i], name, min, max);
 }
 
 Int32Span Int32ArrayArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
@@ -228,14 +225,19 @@ Bytes BytesOf(Napi::Env env, Napi::Value v, const char* name, long index) {
   return OtherBytes(env, v, name, index);
 }
 
-Bytes DataArg(const Napi::CallbackInfo& info, size_t i, const char* name, std::string& storage) {
+Bytes DataOf(napi_env env, napi_value v, const char* name, std::string& storage) {
   Bytes view;
-  if (ViewBytes(info.Env(), info[i], &view)) return view;  // the usual case first: no type test before it
-  if (info[i].IsString()) {
-    storage = info[i].As<Napi::String>().Utf8Value();
+  if (ViewBytes(env, v, &view)) return view;  // the usual case first: no type test before it
+  Napi::Value value(env, v);
+  if (value.IsString()) {
+    storage = value.As<Napi::String>().Utf8Value();
     return Bytes{reinterpret_cast<uint8_t*>(storage.data()), storage.size()};
   }
-  return OtherBytes(info.Env(), info[i], name, -1);  // not BytesArg: ViewBytes has refused it already
+  return OtherBytes(env, value, name, -1);  // not BytesOf: ViewBytes has refused it already
+}
+
+Bytes DataArg(const Napi::CallbackInfo& info, size_t i, const char* name, std::string& storage) {
+  return DataOf(info.Env(), info[i], name, storage);
 }
 
 int TimeoutArg(const Napi::CallbackInfo& info, size_t i) {

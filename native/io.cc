@@ -123,23 +123,43 @@ Bytes WindowArgs(const Napi::CallbackInfo& info, size_t i, bool optional = false
   return Bytes{b.data == nullptr ? nullptr : b.data + offset, length};
 }
 
+// A byte count as a JavaScript number: a small integer where it fits (V8 makes no heap number of it).
+napi_value CountValue(napi_env env, ssize_t n) {
+  napi_value out;
+  napi_status st = n <= INT32_MAX ? napi_create_int32(env, static_cast<int32_t>(n), &out)
+                                  : napi_create_double(env, static_cast<double>(n), &out);
+  NAPI_THROW_IF_FAILED(env, st, nullptr);
+  return out;
+}
+
+napi_value NullValue(napi_env env) {
+  napi_value out;
+  NAPI_THROW_IF_FAILED(env, napi_get_null(env, &out), nullptr);
+  return out;
+}
+
 // recvInto(fd, buffer[, offset, length[, flags]]) -> bytes received (0 at end of stream) | null. Allocates
-// nothing. Left out (see Given): the whole buffer, flags 0.
-Napi::Value RecvInto(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd = FdArg(info);
-  Bytes w = WindowArgs(info, 1, true);
-  int flags = Given(info, 4) ? Int32Arg(info, 4, "flags") : 0;
-  // No zeroing here, even with MSG_TRUNC: the window is the caller's own memory, so nothing of another socket can
-  // show through it. On a stream socket MSG_TRUNC discards n bytes and leaves the window as it was (as Python's
-  // recv_into does); the count says how many were discarded.
-  ssize_t n = RecvRetry(fd, w.data, w.length, flags, nullptr, nullptr);
-  if (n < 0) {
-    int err = errno;
-    if (WouldBlock(err)) return env.Null();
-    ThrowErrno(env, err, "recv");
-  }
-  return Napi::Number::New(env, static_cast<double>(n));
+// nothing. Left out (see Given): the whole buffer, flags 0. A raw callback: the readiness servers' per-message
+// read (see RawCallback).
+napi_value RecvInto(napi_env env, napi_callback_info cbinfo) {
+  return RawCallback<5>(env, cbinfo, [env](size_t argc, napi_value* argv) {
+    int fd = static_cast<int>(IntValue(env, argv[0], "fd", 0, INT32_MAX));
+    Bytes b = BytesOf(env, Napi::Value(env, argv[1]), "buffer");
+    size_t offset = argc > 2 ? static_cast<size_t>(IntValue(env, argv[2], "offset", 0, static_cast<int64_t>(b.length))) : 0;
+    size_t length = argc > 3 ? static_cast<size_t>(IntValue(env, argv[3], "length", 0, static_cast<int64_t>(b.length - offset)))
+                             : b.length - offset;
+    int flags = argc > 4 ? static_cast<int>(IntValue(env, argv[4], "flags", INT32_MIN, INT32_MAX)) : 0;
+    // No zeroing here, even with MSG_TRUNC: the window is the caller's own memory, so nothing of another socket
+    // can show through it. On a stream socket MSG_TRUNC discards n bytes and leaves the window as it was (as
+    // Python's recv_into does); the count says how many were discarded.
+    ssize_t n = RecvRetry(fd, b.data == nullptr ? nullptr : b.data + offset, length, flags, nullptr, nullptr);
+    if (n < 0) {
+      int err = errno;
+      if (WouldBlock(err)) return NullValue(env);
+      ThrowErrno(env, err, "recv");
+    }
+    return CountValue(env, n);
+  });
 }
 
 // recvfromInto(fd, buffer, offset, length, flags) -> { bytes, address } | null
@@ -163,23 +183,25 @@ Napi::Value RecvFromInto(const Napi::CallbackInfo& info) {
 }
 
 // send(fd, data[, flags]) -> bytes sent | null. The caller adds MSG_NOSIGNAL to the flags it passes; flags left
-// out (see Given) are MSG_NOSIGNAL alone, what the JavaScript layer's send without flags passes.
-Napi::Value Send(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd = FdArg(info);
-  std::string storage;
-  Bytes b = DataArg(info, 1, "data", storage);
-  int flags = Given(info, 2) ? Int32Arg(info, 2, "flags") : kNoSignal;
-  ssize_t n;
-  do {
-    n = ::send(fd, b.data, b.length, flags);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    int err = errno;
-    if (WouldBlock(err)) return env.Null();
-    ThrowErrno(env, err, "send");
-  }
-  return Napi::Number::New(env, static_cast<double>(n));
+// out (see Given) are MSG_NOSIGNAL alone, what the JavaScript layer's send without flags passes. A raw callback,
+// as recvInto.
+napi_value Send(napi_env env, napi_callback_info cbinfo) {
+  return RawCallback<3>(env, cbinfo, [env](size_t argc, napi_value* argv) {
+    int fd = static_cast<int>(IntValue(env, argv[0], "fd", 0, INT32_MAX));
+    std::string storage;
+    Bytes b = DataOf(env, argv[1], "data", storage);
+    int flags = argc > 2 ? static_cast<int>(IntValue(env, argv[2], "flags", INT32_MIN, INT32_MAX)) : kNoSignal;
+    ssize_t n;
+    do {
+      n = ::send(fd, b.data, b.length, flags);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      int err = errno;
+      if (WouldBlock(err)) return NullValue(env);
+      ThrowErrno(env, err, "send");
+    }
+    return CountValue(env, n);
+  });
 }
 
 // sendto(fd, data, flags, family, address, port, flowinfo, scopeId) -> bytes sent | null
@@ -206,10 +228,10 @@ Napi::Value SendTo(const Napi::CallbackInfo& info) {
 
 void InitIo(Napi::Env env, Napi::Object exports) {
   exports.Set("recv", Napi::Function::New(env, Recv, "recv"));
-  exports.Set("recvInto", Napi::Function::New(env, RecvInto, "recvInto"));
+  ExportRaw(env, exports, "recvInto", RecvInto);
   exports.Set("recvfrom", Napi::Function::New(env, RecvFrom, "recvfrom"));
   exports.Set("recvfromInto", Napi::Function::New(env, RecvFromInto, "recvfromInto"));
-  exports.Set("send", Napi::Function::New(env, Send, "send"));
+  ExportRaw(env, exports, "send", Send);
   exports.Set("sendto", Napi::Function::New(env, SendTo, "sendto"));
 }
 
