@@ -193,7 +193,10 @@ export function checkData(value: unknown, name = 'data'): Data {
 /** The byte length of a view or buffer, 0 when detached. */
 export function byteLengthOf(value: BytesLike): number {
   try {
-    return value.byteLength;
+    // A Uint8Array's (a Buffer's) byte length is its length, which TurboFan reads inline wherever this function
+    // is inlined. A view's byteLength getter it leaves to the generic inline cache in a function inlined into
+    // another: about 90 instructions more per sendAllAsync and recvInto (callgrind).
+    return value instanceof Uint8Array ? value.length : value.byteLength;
   } catch {
     return 0; // a DataView over a detached buffer throws where a TypedArray says 0
   }

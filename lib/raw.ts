@@ -145,11 +145,17 @@ export function checkWindow(buffer: unknown, offset: unknown, length: unknown): 
  */
 export function recvInto(fd: number, buffer: BytesLike, offset?: number, length?: number, flags = 0): number | null {
   checkFd(fd);
+  if (offset === undefined && length === undefined && flags === 0) {
+    // What the caller left out, the addon is not given either (it then reads the whole buffer, as it is then):
+    // each argument it reads is a Node-API call, and this is the readiness servers' per-message read. Nor is the
+    // buffer's length read here: a view's byteLength is a getter that TurboFan does not inline in a function
+    // inlined into another (as this one is into Socket#recvInto), and its generic inline cache cost about 90
+    // instructions per call (callgrind).
+    if (!isBytes(buffer)) throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, DataView or ArrayBuffer', buffer);
+    return native.recvInto(fd, buffer as ArrayBufferView);
+  }
   const [b, off, len] = checkWindow(buffer, offset, length);
   const f = optInt32(flags, 'flags', 0);
-  // What the caller left out, the addon is not given either (it then reads the whole buffer, as it is then):
-  // each argument it reads is a Node-API call, and this is the readiness servers' per-message read.
-  if (offset === undefined && length === undefined && f === 0) return native.recvInto(fd, b as ArrayBufferView);
   return native.recvInto(fd, b as ArrayBufferView, off, len, f);
 }
 

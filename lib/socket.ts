@@ -66,12 +66,17 @@ const closedError = (syscall: string): Error => errnoError('EBADF', syscall);
 // (Buffer comes from node:buffer; AbortSignal has no module, and a program that replaces the global later still
 // passes the real class's instances.)
 const AbortSignalClass = globalThis.AbortSignal;
+// `signal instanceof AbortSignalClass`, without its generic load of AbortSignalClass.prototype on every async call
+// (TurboFan folds that load only for a class it knows as a constant, and a module's variable is not one): the
+// same prototype-chain walk (AbortSignal has no Symbol.hasInstance, and a class's prototype cannot be replaced).
+const AbortSignalPrototype: object = AbortSignalClass.prototype;
+const isPrototypeOf = Object.prototype.isPrototypeOf;
 
 function checkOptions(options: unknown): AbortSignal | undefined {
   if (options === undefined) return undefined;
   if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
   const signal = (options as AsyncOptions).signal;
-  if (signal !== undefined && !(signal instanceof AbortSignalClass)) throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
+  if (signal !== undefined && !isPrototypeOf.call(AbortSignalPrototype, signal)) throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
   return signal;
 }
 // recvAsync's slab (see Socket#recvSlab): a read of up to SLAB_MAX_READ bytes goes into the socket's slab, of
@@ -79,6 +84,21 @@ function checkOptions(options: unknown): AbortSignal | undefined {
 const SLAB_MIN = 1024;
 const SLAB_MAX = 16384;
 const SLAB_MAX_READ = SLAB_MAX / 4;
+
+// The class of Node's Buffers (FastBuffer), which Node gives as Buffer[Symbol.species]: recvAsync's views are
+// made with it directly, `new BufferView(slab, offset, length)`. Buffer.from(slab, offset, length) checks its
+// argument first with a call into C++ (isAnyArrayBuffer) and a byteLength getter call: about 240 instructions
+// more per message (callgrind). Taken only if it is what it should be, a class whose instances are Buffers;
+// else Buffer.from.
+const BufferView: new (buffer: ArrayBuffer, byteOffset: number, length: number) => Buffer = (() => {
+  const species: unknown = (Buffer as unknown as Record<symbol, unknown>)[Symbol.species];
+  if (typeof species === 'function' && species.prototype === Buffer.prototype) {
+    return species as new (buffer: ArrayBuffer, byteOffset: number, length: number) => Buffer;
+  }
+  return function viaFrom(buffer: ArrayBuffer, byteOffset: number, length: number): Buffer {
+    return Buffer.from(buffer, byteOffset, length);
+  } as unknown as new (buffer: ArrayBuffer, byteOffset: number, length: number) => Buffer;
+})();
 
 /** sendAllAsync's progress while it waits. */
 interface SendState {
@@ -88,6 +108,11 @@ interface SendState {
 }
 
 const disposeSymbol: typeof Symbol.dispose = Symbol.dispose ?? (Symbol.for('nodejs.dispose') as typeof Symbol.dispose);
+
+// Socket's own waitReady, which #until compares with the object's: read once (in Socket's static block), since
+// `Socket.prototype` in a method is a generic load (the class is a variable of the module to TurboFan, not a
+// constant) on every async wait.
+let plainWaitReady: unknown;
 
 export class Socket {
   #fd: number;
@@ -584,7 +609,7 @@ export class Socket {
    * overrides waitReady (--trace's TracedSocket) sees each wait: the plain path, a wait and then the retry.
    */
   #until<T, A>(events: number, syscall: string, signal: AbortSignal | undefined, retry: (this: Socket, arg: A) => T | null, arg: A): Promise<T> {
-    if (this.waitReady !== Socket.prototype.waitReady) return this.#waitThen(events, syscall, signal, retry, arg);
+    if (this.waitReady !== plainWaitReady) return this.#waitThen(events, syscall, signal, retry, arg);
     return this.#readinessOf(syscall).until(events, syscall, signal, retry, arg, this);
   }
 
@@ -705,7 +730,7 @@ export class Socket {
     if (n === null) return null;
     if (n === 0) return Buffer.alloc(0); // end of stream: no view that would keep the slab
     this.#slabUsed = used + ((n + 7) & ~7); // the next view starts 8-aligned, as in Node's pool
-    return Buffer.from(slab, used, n);
+    return new BufferView(slab, used, n);
   }
 
   #newSlab(size: number): ArrayBuffer {
@@ -816,7 +841,12 @@ export class Socket {
   toString(): string {
     return `<Socket fd=${this.#fd} family=${this.family} type=${this.type} protocol=${this.protocol}>`;
   }
+
+  static {
+    plainWaitReady = this.prototype.waitReady;
+  }
 }
+
 
 /** Throws the TypeError a non-Socket gets, for helpers that take one. @internal */
 export function checkSocket(value: unknown, name: string): Socket {

@@ -15,7 +15,7 @@ import { native } from '../lib/binding';
 import { Readiness } from '../lib/readiness';
 import { batchedWatcher } from '../lib/watch';
 import type { AsyncCall, AttemptArg, AttemptResult } from '../lib/socket';
-import { root } from './helpers/child';
+import { root, runNode } from './helpers/child';
 import { checkFdLeaks, isOpen } from './helpers/fds';
 import { closedPort, tmpSocketPath } from './helpers/net';
 import { track, trackedPair, untrack, useFdTracking } from './helpers/track';
@@ -322,6 +322,43 @@ describe("recvAsync's memory", () => {
       const inViews = new Uint8Array(all.length);
       for (const g of got) if (g.buffer === slab) inViews.fill(1, g.byteOffset, g.byteOffset + g.length);
       expect(all.every((byte, i) => inViews[i] === 1 || byte === 0)).toBe(true);
+    }
+  });
+
+  it("its views are Buffers, made as Node makes them, whatever Buffer[Symbol.species] says when sockfd loads", async () => {
+    // The views are made with Buffer[Symbol.species] (Node's own class of Buffers) when it is that class, else
+    // with Buffer.from: here a program replaced it before loading sockfd.
+    const check = `
+      const { Socket, AF_UNIX, SOCK_STREAM, socketpair } = require('sockfd');
+      (async () => {
+        const [x, y] = socketpair(AF_UNIX, SOCK_STREAM).map((fd) => new Socket(AF_UNIX, SOCK_STREAM, 0, fd));
+        const out = [];
+        for (const word of ['one', 'two', 'three']) { // the first read has no slab yet; the others are views of it
+          const p = x.recvAsync(64);
+          await y.sendAllAsync(word);
+          const v = await p;
+          out.push([v.toString(), Buffer.isBuffer(v), Object.getPrototypeOf(v) === Buffer.prototype, v.buffer.byteLength > v.length]);
+        }
+        x.close();
+        y.close();
+        console.log(JSON.stringify(out));
+      })();
+    `;
+    const replaced = `class Other extends Uint8Array {}
+      Object.defineProperty(Buffer, Symbol.species, { get() { return Other; }, configurable: true });`;
+    const expected = [['one', true, true, false], ['two', true, true, true], ['three', true, true, true]];
+    for (const code of [check, replaced + check]) {
+      const child = runNode(code);
+      expect(await child.exited()).toBe(0);
+      expect(JSON.parse(child.output())).toEqual(expected);
+    }
+    // And in this process.
+    const [a, b] = unixPair();
+    for (const word of ['one', 'two']) {
+      const p = a.recvAsync(64);
+      await b.sendAllAsync(word);
+      const v = await p;
+      expect([v.toString(), Buffer.isBuffer(v), Object.getPrototypeOf(v) === Buffer.prototype]).toEqual([word, true, true]);
     }
   });
 
