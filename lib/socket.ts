@@ -133,6 +133,7 @@ export class Socket {
   // The ArrayBuffer itself, not a Buffer over it: the addon reads it, and the views are made from it, so that a
   // read touches one object (a Buffer would be a second, and the addon would read both).
   #slab: ArrayBuffer | null = null;
+  #slabSize = 0; // its byteLength when made (0 once transferred away: see #recvSlab)
   #slabUsed = 0;
   /** The address family: `AF_INET`, `AF_INET6` or `AF_UNIX` (or another the caller chose). */
   readonly family: number;
@@ -724,9 +725,20 @@ export class Socket {
       if (first !== null && first.length > 0) this.#newSlab(size);
       return first;
     }
-    if (slab.byteLength - this.#slabUsed < size) slab = this.#newSlab(size); // also if it was transferred away
-    const used = this.#slabUsed;
-    const n = native.recvInto(fd, slab, used, size); // flags left out: 0
+    if (this.#slabSize - this.#slabUsed < size) slab = this.#newSlab(size);
+    let used = this.#slabUsed;
+    let n: number | null;
+    try {
+      n = native.recvInto(fd, slab, used, size); // flags left out: 0
+    } catch (err) {
+      // The addon refuses, before any recv, a window that the slab no longer has: the caller transferred it away
+      // (a view's `buffer` is the slab). Its byteLength is read here only, not before every read: a getter call
+      // (about 90 instructions per message, callgrind).
+      if (slab.byteLength === this.#slabSize) throw err;
+      slab = this.#newSlab(size);
+      used = 0;
+      n = native.recvInto(fd, slab, used, size);
+    }
     if (n === null) return null;
     if (n === 0) return Buffer.alloc(0); // end of stream: no view that would keep the slab
     this.#slabUsed = used + ((n + 7) & ~7); // the next view starts 8-aligned, as in Node's pool
@@ -734,8 +746,10 @@ export class Socket {
   }
 
   #newSlab(size: number): ArrayBuffer {
-    const slab = new ArrayBuffer(Math.min(SLAB_MAX, Math.max(SLAB_MIN, size * 4))); // zero-filled
+    const slabSize = Math.min(SLAB_MAX, Math.max(SLAB_MIN, size * 4));
+    const slab = new ArrayBuffer(slabSize); // zero-filled
     this.#slab = slab;
+    this.#slabSize = slabSize;
     this.#slabUsed = 0;
     return slab;
   }
