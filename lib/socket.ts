@@ -861,7 +861,6 @@ export class Socket {
   }
 }
 
-
 /** Throws the TypeError a non-Socket gets, for helpers that take one. @internal */
 export function checkSocket(value: unknown, name: string): Socket {
   if (!(value instanceof Socket)) throw invalidArgType(name, 'an instance of Socket', value);

@@ -139,8 +139,8 @@ napi_value NullValue(napi_env env) {
 }
 
 // recvInto(fd, buffer[, offset, length[, flags]]) -> bytes received (0 at end of stream) | null. Allocates
-// nothing. Left out (see Given): the whole buffer, flags 0. A raw callback: the readiness servers' per-message
-// read (see RawCallback).
+// nothing. Left out (not passed at all, as Given counts them): the whole buffer, flags 0. A raw callback: the
+// readiness servers' per-message read (see RawCallback).
 napi_value RecvInto(napi_env env, napi_callback_info cbinfo) {
   return RawCallback<5>(env, cbinfo, [env](size_t argc, napi_value* argv) {
     int fd = static_cast<int>(IntValue(env, argv[0], "fd", 0, INT32_MAX));
@@ -183,8 +183,8 @@ Napi::Value RecvFromInto(const Napi::CallbackInfo& info) {
 }
 
 // send(fd, data[, flags]) -> bytes sent | null. The caller adds MSG_NOSIGNAL to the flags it passes; flags left
-// out (see Given) are MSG_NOSIGNAL alone, what the JavaScript layer's send without flags passes. A raw callback,
-// as recvInto.
+// out (not passed at all) are MSG_NOSIGNAL alone, what the JavaScript layer's send without flags passes. A raw
+// callback, as recvInto.
 napi_value Send(napi_env env, napi_callback_info cbinfo) {
   return RawCallback<3>(env, cbinfo, [env](size_t argc, napi_value* argv) {
     int fd = static_cast<int>(IntValue(env, argv[0], "fd", 0, INT32_MAX));
