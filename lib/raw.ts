@@ -129,13 +129,19 @@ export function recv(fd: number, size: number, flags = 0): Buffer | null {
   return native.recv(fd, size, optInt32(flags, 'flags', 0));
 }
 
+/** Checks a receive buffer's type. */
+function checkBuffer(buffer: unknown): BytesLike {
+  if (!isBytes(buffer)) throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, DataView or ArrayBuffer', buffer);
+  return buffer;
+}
+
 /** Checks a receive window: the buffer, the offset and length in it (defaults: all of it). @internal */
 export function checkWindow(buffer: unknown, offset: unknown, length: unknown): [BytesLike, number, number] {
-  if (!isBytes(buffer)) throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, DataView or ArrayBuffer', buffer);
-  const total = byteLengthOf(buffer);
+  const b = checkBuffer(buffer);
+  const total = byteLengthOf(b);
   const off = offset === undefined ? 0 : checkInt(offset, 'offset', 0, total);
   const len = length === undefined ? total - off : checkInt(length, 'length', 0, total - off);
-  return [buffer, off, len];
+  return [b, off, len];
 }
 
 /**
@@ -151,8 +157,7 @@ export function recvInto(fd: number, buffer: BytesLike, offset?: number, length?
     // buffer's length read here: a view's byteLength is a getter that TurboFan does not inline in a function
     // inlined into another (as this one is into Socket#recvInto), and its generic inline cache cost about 90
     // instructions per call (callgrind).
-    if (!isBytes(buffer)) throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, DataView or ArrayBuffer', buffer);
-    return native.recvInto(fd, buffer as ArrayBufferView);
+    return native.recvInto(fd, checkBuffer(buffer) as ArrayBufferView);
   }
   const [b, off, len] = checkWindow(buffer, offset, length);
   const f = optInt32(flags, 'flags', 0);

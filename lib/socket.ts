@@ -64,12 +64,11 @@ const closedError = (syscall: string): Error => errnoError('EBADF', syscall);
 // Read once: Node 20 defines the globals Buffer and AbortSignal (and others) as getters, so each use of one is a
 // call, and `instanceof` of an unknown value then a generic property load: per async call, and per message.
 // (Buffer comes from node:buffer; AbortSignal has no module, and a program that replaces the global later still
-// passes the real class's instances.)
-const AbortSignalClass = globalThis.AbortSignal;
-// `signal instanceof AbortSignalClass`, without its generic load of AbortSignalClass.prototype on every async call
-// (TurboFan folds that load only for a class it knows as a constant, and a module's variable is not one): the
-// same prototype-chain walk (AbortSignal has no Symbol.hasInstance, and a class's prototype cannot be replaced).
-const AbortSignalPrototype: object = AbortSignalClass.prototype;
+// passes the real class's instances.) The check is `isPrototypeOf` of AbortSignal's prototype, read here, not
+// `instanceof AbortSignal`, whose load of `.prototype` is generic on every async call (TurboFan folds it only for
+// a class it knows as a constant, and a module's variable is not one): the same prototype-chain walk (AbortSignal
+// has no Symbol.hasInstance, and a class's prototype cannot be replaced).
+const AbortSignalPrototype: object = globalThis.AbortSignal.prototype;
 const isPrototypeOf = Object.prototype.isPrototypeOf;
 
 function checkOptions(options: unknown): AbortSignal | undefined {

@@ -48,10 +48,6 @@ inline int FdArg(const Napi::CallbackInfo& info, size_t i = 0) {
 inline int Int32Arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   return static_cast<int>(IntArg(info, i, name, INT32_MIN, INT32_MAX));
 }
-// Whether the caller passed an i-th argument at all. A few per-message functions (recvInto, send) let their
-// trailing arguments be left out, meaning the default: reading an argument is a Node-API call, and the hot
-// paths of the JavaScript layer leave out what is the default. An explicit undefined is still a TypeError.
-inline bool Given(const Napi::CallbackInfo& info, size_t i) { return i < info.Length(); }
 
 // The elements of an Int32Array argument (TypeError for anything else); {nullptr, 0} when detached.
 struct Int32Span {
@@ -119,7 +115,9 @@ int SlicedWait(napi_env env, int timeout, Call call) {
 }
 
 // The body of a raw Node-API callback, for the per-message functions (recvInto, send): `body(argc, argv)` gets
-// the first N arguments (the missing ones undefined, argc the number passed). node-addon-api's CallbackInfo asks
+// the first N arguments (the missing ones undefined, argc the number passed). These functions let trailing
+// arguments be left out (argc), meaning the default: reading an argument is a Node-API call, and the hot paths of
+// the JavaScript layer leave out what is the default. An explicit undefined is still a TypeError. node-addon-api's CallbackInfo asks
 // Node-API for six arguments, `this` and the data pointer, and wraps the result; per message, that and its
 // wrapper were about 100 instructions per call (callgrind). A C++ exception becomes the JavaScript exception, as
 // node-addon-api's wrapper makes it.

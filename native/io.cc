@@ -110,17 +110,14 @@ Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// The writable window [offset, offset + length) of a byte-array argument, checked against its real size.
-// `optional`: offset and length may be left out (0, and the rest of the buffer).
-Bytes WindowArgs(const Napi::CallbackInfo& info, size_t i, bool optional = false) {
-  Bytes b = BytesArg(info, i, "buffer");
-  size_t offset = optional && !Given(info, i + 1)
-                      ? 0
-                      : static_cast<size_t>(IntArg(info, i + 1, "offset", 0, static_cast<int64_t>(b.length)));
-  size_t length = optional && !Given(info, i + 2)
-                      ? b.length - offset
-                      : static_cast<size_t>(IntArg(info, i + 2, "length", 0, static_cast<int64_t>(b.length - offset)));
-  return Bytes{b.data == nullptr ? nullptr : b.data + offset, length};
+// The writable window [offset, offset + length) of a byte array, checked against its real size. `offset` or
+// `length` null: left out (0, and the rest of the buffer).
+Bytes WindowOf(napi_env env, napi_value buffer, napi_value offset, napi_value length) {
+  Bytes b = BytesOf(env, Napi::Value(env, buffer), "buffer");
+  size_t off = offset == nullptr ? 0 : static_cast<size_t>(IntValue(env, offset, "offset", 0, static_cast<int64_t>(b.length)));
+  size_t len = length == nullptr ? b.length - off
+                                 : static_cast<size_t>(IntValue(env, length, "length", 0, static_cast<int64_t>(b.length - off)));
+  return Bytes{b.data == nullptr ? nullptr : b.data + off, len};
 }
 
 // A byte count as a JavaScript number: a small integer where it fits (V8 makes no heap number of it).
@@ -139,20 +136,17 @@ napi_value NullValue(napi_env env) {
 }
 
 // recvInto(fd, buffer[, offset, length[, flags]]) -> bytes received (0 at end of stream) | null. Allocates
-// nothing. Left out (not passed at all, as Given counts them): the whole buffer, flags 0. A raw callback: the
+// nothing. Left out (not passed at all: see RawCallback): the whole buffer, flags 0. A raw callback: the
 // readiness servers' per-message read (see RawCallback).
 napi_value RecvInto(napi_env env, napi_callback_info cbinfo) {
   return RawCallback<5>(env, cbinfo, [env](size_t argc, napi_value* argv) {
     int fd = static_cast<int>(IntValue(env, argv[0], "fd", 0, INT32_MAX));
-    Bytes b = BytesOf(env, Napi::Value(env, argv[1]), "buffer");
-    size_t offset = argc > 2 ? static_cast<size_t>(IntValue(env, argv[2], "offset", 0, static_cast<int64_t>(b.length))) : 0;
-    size_t length = argc > 3 ? static_cast<size_t>(IntValue(env, argv[3], "length", 0, static_cast<int64_t>(b.length - offset)))
-                             : b.length - offset;
+    Bytes w = WindowOf(env, argv[1], argc > 2 ? argv[2] : nullptr, argc > 3 ? argv[3] : nullptr);
     int flags = argc > 4 ? static_cast<int>(IntValue(env, argv[4], "flags", INT32_MIN, INT32_MAX)) : 0;
     // No zeroing here, even with MSG_TRUNC: the window is the caller's own memory, so nothing of another socket
     // can show through it. On a stream socket MSG_TRUNC discards n bytes and leaves the window as it was (as
     // Python's recv_into does); the count says how many were discarded.
-    ssize_t n = RecvRetry(fd, b.data == nullptr ? nullptr : b.data + offset, length, flags, nullptr, nullptr);
+    ssize_t n = RecvRetry(fd, w.data, w.length, flags, nullptr, nullptr);
     if (n < 0) {
       int err = errno;
       if (WouldBlock(err)) return NullValue(env);
@@ -166,7 +160,7 @@ napi_value RecvInto(napi_env env, napi_callback_info cbinfo) {
 Napi::Value RecvFromInto(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info);
-  Bytes w = WindowArgs(info, 1);
+  Bytes w = WindowOf(info.Env(), info[1], info[2], info[3]);
   int flags = Int32Arg(info, 4, "flags");
   sockaddr_storage from;
   socklen_t fromlen = 0;

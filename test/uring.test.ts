@@ -683,11 +683,15 @@ ring('IoUring and memory', () => {
   // RSS once collected garbage is freed as well: an external ArrayBuffer's memory (a buffer ring's) goes back when
   // Node runs its finalizer, on a later turn of the event loop, not within gc(). Measured right after gc(), RSS
   // still held rings already collected, by chance: -34 MiB to +44 MiB from one run of this file to the next.
+  const turns = async (): Promise<void> => {
+    // A watched ring's eventfd is closed by libuv's close callback, on the next loop turn.
+    await new Promise((res) => setImmediate(res));
+    await new Promise((res) => setImmediate(res));
+  };
   const settledRssKiB = async (): Promise<number> => {
     for (let i = 0; i < 3; i++) {
       gc();
-      await new Promise((res) => setImmediate(res));
-      await new Promise((res) => setImmediate(res));
+      await turns();
     }
     return Math.round(process.memoryUsage().rss / 1024);
   };
@@ -721,11 +725,6 @@ ring('IoUring and memory', () => {
   });
 
   it('rings made and closed, with operations in flight and buffer rings, leak neither fds nor memory', async () => {
-    const turns = async (): Promise<void> => {
-      // A watched ring's eventfd is closed by libuv's close callback, on the next loop turn.
-      await new Promise((res) => setImmediate(res));
-      await new Promise((res) => setImmediate(res));
-    };
     await turns();
     const fds = openFds().length;
     const cycle = (): void => {
