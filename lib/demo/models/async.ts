@@ -30,26 +30,33 @@ interface Calls {
 
 async function handle(conn: Socket, addr: Address, delay: number, opts: Calls): Promise<void> {
   const peer = peerName(addr);
-  const { signal } = opts;
-  let served = 0;
   try {
     await conn.sendAllAsync(WELCOME, opts);
     log(`Connected with ${peer}`);
-    for (;;) {
-      const data = await conn.recvAsync(MESSAGE_SIZE, opts);
-      if (delay > 0) await sleep(delay, undefined, { signal }); // asyncio.sleep: the others go on meanwhile
-      if (data.length === 0 || isExit(data)) break;
-      // Before the answer, not after: the client sends nothing until it has its answer, so nothing can arrive
-      // while this function is away from recvAsync (a readiness nobody waits for makes the socket's watcher
-      // drop its interest, to take it again at the next recvAsync: two epoll_ctl calls).
-      if (++served % YIELD_EVERY === 0) await nextTurn(); // an abort meanwhile rejects the next call
-      await conn.sendAllAsync(answer(), opts);
-    }
+    await answerAll(conn, delay, opts);
   } catch (err) {
-    if (!signal.aborted) log(`Connection from ${peer}: ${(err as Error).message}`);
+    if (!opts.signal.aborted) log(`Connection from ${peer}: ${(err as Error).message}`);
   } finally {
     conn.close();
     log(`Connection from ${peer} closed\n`);
+  }
+}
+
+// The message loop, in a function of its own: each `await` saves the function's live values into its frame
+// object and restores them after, and here they are few and the same at every message (the socket, the delay,
+// the options, a count), where in handle() they included the peer's name and its try/catch/finally's own
+// (callgrind at 1000 connections: the loop's own code went from 653 to 479 instructions per message).
+async function answerAll(conn: Socket, delay: number, opts: Calls): Promise<void> {
+  let served = 0;
+  for (;;) {
+    const data = await conn.recvAsync(MESSAGE_SIZE, opts);
+    if (delay > 0) await sleep(delay, undefined, opts); // asyncio.sleep: the others go on meanwhile
+    if (data.length === 0 || isExit(data)) return;
+    // Before the answer, not after: the client sends nothing until it has its answer, so nothing can arrive
+    // while this function is away from recvAsync (a readiness nobody waits for makes the socket's watcher
+    // drop its interest, to take it again at the next recvAsync: two epoll_ctl calls).
+    if (++served % YIELD_EVERY === 0) await nextTurn(); // an abort meanwhile rejects the next call
+    await conn.sendAllAsync(answer(), opts);
   }
 }
 
