@@ -195,7 +195,8 @@ export class Readiness implements SignalOwner {
   #enqueue(events: number, syscall: string, signal: AbortSignal | undefined, retry: ((this: any, arg: any) => unknown) | null, arg?: unknown, self?: unknown): Promise<unknown> { // eslint-disable-line @typescript-eslint/no-explicit-any
     if (events !== WATCH_READ && events !== WATCH_WRITE) throw outOfRange('events', 'WATCH_READ (1) or WATCH_WRITE (2)', events);
     if (this.#closed !== null) return Promise.reject(this.#closed(syscall));
-    if (signal?.aborted) return Promise.reject(abortError(signal));
+    // A signal that has aborted already is seen below, once: after the promise and the watcher are made, which
+    // may run JavaScript that aborts it (promise hooks, async_hooks), so a check before them would not do alone.
     // This object's own signal's waiters without a WeakMap lookup: a connection's waits all use one signal.
     const own = this.#sw;
     const sw = signal === undefined ? undefined : own !== null && own.signal === signal ? own : waitersOf(signal);
@@ -212,8 +213,9 @@ export class Readiness implements SignalOwner {
       this.drop(waiter, err as Error);
       return promise;
     }
-    // Creating the watcher runs async_hooks' init callbacks, any JavaScript: it may have closed this object
-    // (which rejected the waiter) or aborted the signal (before anything followed it), or waited here itself.
+    // Making the promise runs promise hooks and creating the watcher async_hooks' init callbacks, any JavaScript:
+    // it may have closed this object (which rejected the waiter) or aborted the signal (before anything followed
+    // it), or waited here itself.
     if (waiter.settled) return promise;
     if (sw !== undefined) {
       if (sw.signal.aborted) {

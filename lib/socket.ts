@@ -562,7 +562,10 @@ export class Socket {
       case 'recv':
         return this.#recvSlab(fd, arg as number);
       case 'send':
-        return raw.send(fd, arg as Data);
+        // The addon checks the fd and the data itself (raw.send's checks again, for a caller here, would cost
+        // about 100 instructions per message): the async methods pass a live fd and checked bytes, and anything
+        // else still gets its ERR_INVALID_ARG_TYPE or ERR_OUT_OF_RANGE.
+        return native.send(fd, arg as ArrayBufferView | string);
       case 'recvInto':
         return raw.recvInto(fd, arg as BytesLike, offset, length);
       case 'accept':

@@ -1367,6 +1367,43 @@ describe('Readiness: JavaScript that hooks run in the middle of it', () => {
     await tick(10);
   });
 
+  it('a promise hook that aborts the signal while the wait makes its promise: the wait rejects at once', async () => {
+    const [a] = trackedPair();
+    s.setBlocking(a, false);
+    const r = new Readiness(a);
+    // A first wait makes the watcher, so that the second makes its promise and nothing else (no async_hooks init).
+    const first = r.wait(s.WATCH_READ, 'recv');
+    const ac = new AbortController();
+    const hook = createHook({
+      init(_id, type) {
+        if (type === 'PROMISE' && !ac.signal.aborted) ac.abort(new Error('from the hook'));
+      },
+    }).enable();
+    let wait: Promise<void>;
+    try {
+      wait = r.wait(s.WATCH_READ, 'recv', ac.signal);
+    } finally {
+      hook.disable();
+    }
+    // Nothing is ever ready to read: only the abort can settle it.
+    await expect(wait).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR', cause: { message: 'from the hook' } });
+    r.close(ebadf);
+    await expect(first).rejects.toMatchObject({ code: 'EBADF' });
+  });
+
+  it('an already aborted signal rejects the wait, which then holds no place in the queue', async () => {
+    const [a, b] = trackedPair();
+    s.setBlocking(a, false);
+    const r = new Readiness(a);
+    const reason = new Error('before');
+    await expect(r.wait(s.WATCH_READ, 'recv', AbortSignal.abort(reason))).rejects.toMatchObject({ code: 'ABORT_ERR', cause: reason });
+    // The next waiter is the first of its queue: the readiness wakes it.
+    const next = r.wait(s.WATCH_READ, 'recv');
+    s.send(b, 'x');
+    await next;
+    r.close(ebadf);
+  });
+
   it("a poll error's rejections run promise hooks that wait again or close: the wait is woken, nothing throws", async () => {
     await withSpiedWatchers(async (SpiedReadiness, made) => {
       // A hook that waits again from inside the rejection: its wait must stay watched, and be woken.
