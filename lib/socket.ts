@@ -733,11 +733,7 @@ export class Socket {
     try {
       n = native.recvInto(fd, slab, used, size); // flags left out: 0
     } catch (err) {
-      // The addon refuses, before any recv, a window that the slab no longer has: the caller transferred it away
-      // (a view's `buffer` is the slab). Its byteLength is read here only, not before every read: a getter call
-      // (about 90 instructions per message, callgrind).
-      if (slab.byteLength === this.#slabSize) throw err;
-      slab = this.#newSlab(size);
+      slab = this.#slabRefused(err, slab, size);
       used = 0;
       n = native.recvInto(fd, slab, used, size);
     }
@@ -745,6 +741,15 @@ export class Socket {
     if (n === 0) return Buffer.alloc(0); // end of stream: no view that would keep the slab
     this.#slabUsed = used + ((n + 7) & ~7); // the next view starts 8-aligned, as in Node's pool
     return new BufferView(slab, used, n);
+  }
+
+  // The addon refuses, before any recv, a window that the slab no longer has: the caller transferred it away (a
+  // view's `buffer` is the slab). Its byteLength is read here only, not before every read: a getter call (about
+  // 90 instructions per message, callgrind). A method of its own, so that the read's own code stays small
+  // enough for the compiler to inline it, and the view's constructor into it. Returns a new slab.
+  #slabRefused(err: unknown, slab: ArrayBuffer, size: number): ArrayBuffer {
+    if (slab.byteLength === this.#slabSize) throw err;
+    return this.#newSlab(size);
   }
 
   #newSlab(size: number): ArrayBuffer {
