@@ -8,11 +8,15 @@ cd "$(dirname "$0")/.."
 npx cmake-js compile --out build-asan --CDSOCKFD_SANITIZE=ON >/dev/null
 asan="$(g++ -print-file-name=libasan.so)"
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log" "$log.1" "$log.2"' EXIT
 # Node itself is not instrumented: its allocations pass through ASan's allocator too, and it frees some
 # memory with a mismatched operator, and keeps some to the end on purpose, so those two checks stay off.
 export LD_PRELOAD="$asan"
-export ASAN_OPTIONS="detect_leaks=0:alloc_dealloc_mismatch=0:abort_on_error=1:print_summary=1"
+# malloc_context_size: each allocation and free records its stack (30 frames by default) and ASan intercepts
+# every one of Node's, not only the addon's: 8 frames still reach the addon's own frame from malloc, and the
+# suite runs about 20% faster (the fuzzer: 21.5 s against 17.0 s with 4 frames, 20000 calls). The stack of the
+# bad access itself, the one a report is about, is whole either way.
+export ASAN_OPTIONS="detect_leaks=0:alloc_dealloc_mismatch=0:abort_on_error=1:print_summary=1:malloc_context_size=8"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export SOCKFD_BINDING="build-asan/Release/sockfd.node"
 status=0
@@ -23,9 +27,18 @@ if [ "$status" -eq 0 ] && [ ! -f "$fuzz" ]; then
   echo "test:asan: $fuzz is not built (npm run build:fuzz)" >&2
   status=1
 fi
+# The two seeds at once, one per core (each fuzzer is one thread of calls; its mutator thread works in short
+# bursts); each seed's output is printed whole, in order, once it is done.
 if [ "$status" -eq 0 ]; then
+  pids=()
   for seed in 1 2; do
-    node "$fuzz" --seed "$seed" --calls 100000 2>&1 | tee -a "$log" || status=$?
+    node "$fuzz" --seed "$seed" --calls 100000 >"$log.$seed" 2>&1 &
+    pids+=($!)
+  done
+  for i in 0 1; do
+    wait "${pids[$i]}" || status=$?
+    cat "$log.$((i + 1))" | tee -a "$log"
+    rm -f "$log.$((i + 1))"
   done
 fi
 if grep -qE "ERROR: AddressSanitizer|runtime error:|SUMMARY: (Address|UndefinedBehavior)Sanitizer" "$log"; then
