@@ -11,6 +11,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <string>
 
 namespace sockfd {
@@ -169,6 +171,22 @@ Napi::Value OwningFds(const int* fds, size_t count, Build build) {
     for (size_t k = 0; k < count; k++) ::close(fds[k]);
     throw;
   }
+}
+
+// Memory for a receive with MSG_TRUNC, zero-filled. With MSG_TRUNC the kernel may count bytes it never wrote (a
+// stream socket discards them and returns how many), and which happened is not known without another system
+// call, so the memory a result is copied from must hold zeros wherever the kernel wrote nothing. calloc gives
+// that without touching the memory: a large block comes from fresh pages, which read as zeros and cost nothing
+// until written, so recv(fd, 2**31 - 1, MSG_TRUNC) that gets 10 bytes touches a page, not 2 GiB (a memset of
+// the whole Buffer did: seconds, and minutes under AddressSanitizer). Throws ENOMEM if it cannot be had.
+struct FreeBytes {
+  void operator()(uint8_t* p) const { std::free(p); }
+};
+using ZeroedBytes = std::unique_ptr<uint8_t, FreeBytes>;
+inline ZeroedBytes ZeroedRecvMemory(Napi::Env env, size_t size, const char* syscall) {
+  ZeroedBytes mem(static_cast<uint8_t*>(std::calloc(size == 0 ? 1 : size, 1)));
+  if (!mem) ThrowErrno(env, ENOMEM, syscall);
+  return mem;
 }
 
 // Module registration: each source file adds its functions to the exports object.

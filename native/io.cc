@@ -46,13 +46,15 @@ ssize_t RecvRetry(int fd, void* buf, size_t len, int flags, sockaddr_storage* fr
 
 // MSG_TRUNC: on a datagram socket the kernel copies what fits and returns the datagram's real length; on a
 // stream socket (TCP) it discards up to `len` bytes, writes nothing and returns how many it discarded. Which
-// one happened is not known without another system call, so with MSG_TRUNC the addon's own memory that the
-// result is copied from (the per-thread scratch area, or a fresh uninitialized Buffer) is zeroed first: what
-// is returned is then bytes of this socket or zeros, never an earlier recv's bytes (from any socket of this
-// thread) or uninitialized memory.
-void ZeroIfTrunc(int flags, void* buf, size_t len) {
+// one happened is not known without another system call, so with MSG_TRUNC the memory the result is copied
+// from holds zeros before the call (the per-thread scratch area is zeroed; a larger read goes into fresh
+// zeroed memory, see ZeroedRecvMemory): what is returned is then bytes of this socket or zeros, never an
+// earlier recv's bytes (from any socket of this thread) or uninitialized memory.
+bool Truncating(int flags) {
 #ifdef MSG_TRUNC
-  if ((flags & MSG_TRUNC) != 0 && buf != nullptr) std::memset(buf, 0, len);
+  return (flags & MSG_TRUNC) != 0;
+#else
+  return false;
 #endif
 }
 
@@ -62,26 +64,34 @@ Napi::Value RecvBuffer(const Napi::CallbackInfo& info, const char* syscall, sock
   int fd = FdArg(info);
   size_t size = static_cast<size_t>(IntArg(info, 1, "size", 0, kMaxRecvSize));
   int flags = Int32Arg(info, 2, "flags");
-  if (size <= kScratchSize) {
-    uint8_t* buf = Scratch();
-    ZeroIfTrunc(flags, buf, size);
+  // Reads into `buf` (size bytes) and returns what the kernel reported, or null for would-block. With
+  // MSG_TRUNC on a datagram the kernel reports the real length, which can exceed what was read: the caller
+  // copies min(n, size).
+  auto receive = [&](uint8_t* buf) -> ssize_t {
     ssize_t n = RecvRetry(fd, buf, size, flags, from, fromlen);
     if (n < 0) {
       int err = errno;
-      if (WouldBlock(err)) return env.Null();
+      if (WouldBlock(err)) return -1;
       ThrowErrno(env, err, syscall);
     }
-    // With MSG_TRUNC the kernel reports the datagram's real length, which can exceed what was read.
+    return n;
+  };
+  if (size <= kScratchSize) {
+    uint8_t* buf = Scratch();
+    if (Truncating(flags)) std::memset(buf, 0, size);
+    ssize_t n = receive(buf);
+    if (n < 0) return env.Null();
     return Napi::Buffer<uint8_t>::Copy(env, buf, std::min(static_cast<size_t>(n), size));
   }
-  Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, size);  // uninitialized memory
-  ZeroIfTrunc(flags, buf.Data(), size);
-  ssize_t n = RecvRetry(fd, buf.Data(), size, flags, from, fromlen);
-  if (n < 0) {
-    int err = errno;
-    if (WouldBlock(err)) return env.Null();
-    ThrowErrno(env, err, syscall);
+  if (Truncating(flags)) {
+    ZeroedBytes mem = ZeroedRecvMemory(env, size, syscall);
+    ssize_t n = receive(mem.get());
+    if (n < 0) return env.Null();
+    return Napi::Buffer<uint8_t>::Copy(env, mem.get(), std::min(static_cast<size_t>(n), size));
   }
+  Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, size);  // uninitialized: only written bytes go out
+  ssize_t n = receive(buf.Data());
+  if (n < 0) return env.Null();
   size_t got = std::min(static_cast<size_t>(n), size);
   if (got == size) return buf;
   return Napi::Buffer<uint8_t>::Copy(env, buf.Data(), got);

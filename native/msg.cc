@@ -171,15 +171,25 @@ Napi::Value Recvmsg(const Napi::CallbackInfo& info) {
   int flags = Int32Arg(info, 3, "flags");
   // A fresh Buffer, uninitialized: only what the kernel writes (the first min(n, size) bytes) is returned. But with
   // MSG_TRUNC on a stream socket the kernel discards bytes without writing them and still counts them: then the
-  // memory is zeroed first, so that what is returned is zeros, never uninitialized memory (io.cc does the same).
-  Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, size);
+  // bytes are received into zeroed memory (ZeroedRecvMemory, which touches no page the kernel does not write)
+  // and copied out, so that what is returned is zeros, never uninitialized memory (io.cc does the same).
 #ifdef MSG_TRUNC
-  if ((flags & MSG_TRUNC) != 0 && size > 0) std::memset(buf.Data(), 0, size);
+  const bool truncating = (flags & MSG_TRUNC) != 0;
+#else
+  const bool truncating = false;
 #endif
+  ZeroedBytes zeroed;
+  Napi::Buffer<uint8_t> buf;
+  if (truncating) {
+    zeroed = ZeroedRecvMemory(env, size, "recvmsg");
+  } else {
+    buf = Napi::Buffer<uint8_t>::New(env, size);
+  }
+  uint8_t* data = truncating ? zeroed.get() : buf.Data();
   Control control(ancsize);
   sockaddr_storage from;
   std::memset(&from, 0, sizeof(from));
-  iovec iov{size == 0 ? nullptr : buf.Data(), size};
+  iovec iov{size == 0 ? nullptr : data, size};
   msghdr msg{};
   msg.msg_name = &from;
   msg.msg_iov = &iov;
@@ -194,8 +204,8 @@ Napi::Value Recvmsg(const Napi::CallbackInfo& info) {
   // With MSG_TRUNC on a datagram the kernel reports the real length, which can exceed what was read.
   size_t got = std::min(static_cast<size_t>(n), size);
   return MsgResult(env, "data", [&]() -> Napi::Value {
-    if (got == size) return buf;
-    return Napi::Buffer<uint8_t>::Copy(env, buf.Data(), got);
+    if (got == size && !truncating) return buf;
+    return Napi::Buffer<uint8_t>::Copy(env, data, got);
   }, msg, from);
 }
 
