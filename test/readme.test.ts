@@ -360,8 +360,13 @@ describe('README.md: every runnable block runs as written', () => {
     } else if (client) {
       it.skipIf(skip)(`${title(b)}: a client: talks to a server and ends`, async () => {
         const received: Buffer[] = [];
+        // The demo protocol's server: Welcome, then an answer to each message, so that the example runs its
+        // conversation to its `exit` (a server that never answered left it waiting out its 10 s timeout).
         const srv = net.createServer((sock) => {
-          sock.on('data', (d) => received.push(d));
+          sock.on('data', (d) => {
+            received.push(d);
+            if (d.toString().trim() !== 'exit') sock.write('42');
+          });
           sock.on('error', () => {});
           sock.write('Welcome');
         });
