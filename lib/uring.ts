@@ -364,7 +364,9 @@ export class IoUring {
    * Queues a recv into `buffer[offset, offset + length)`: the completion's `res` is the bytes received (0: end of
    * stream), copied into the buffer when the completion is drained. The ring holds the buffer until then. If
    * the window no longer exists then (the buffer shrank or was detached), nothing is copied and `res` is
-   * `-EFAULT`. "Would block" never shows: the kernel waits for the data.
+   * `-EFAULT`. "Would block" never shows: the kernel waits for the data. With `MSG_TRUNC` in `flags`, a datagram
+   * fills at most the window and `res` is its real length (which may exceed the window), and on a stream socket,
+   * where the kernel discards bytes and writes none, `res` counts them and the window gets that many zeros.
    * @see recv(2)
    */
   recv(fd: number, buffer: BytesLike, userData: number, options: UringRecvOptions = {}): void {

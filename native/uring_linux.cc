@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstring>
@@ -579,6 +580,12 @@ class Ring : public Napi::ObjectWrap<Ring> {
     }
     slot.offset = offset;
     slot.length = length;
+#ifdef MSG_TRUNC
+    // With MSG_TRUNC on a stream socket the kernel discards bytes without writing them and still counts them, so
+    // the slot's memory (an earlier operation's bytes, or uninitialized) would be copied out as if received:
+    // zeros instead (on a datagram socket the kernel writes what fits over them).
+    if ((flags & MSG_TRUNC) != 0) std::memset(mem, 0, length);
+#endif
     sqe->opcode = IORING_OP_RECV;
     sqe->fd = fd;
     sqe->addr = reinterpret_cast<uint64_t>(mem);
@@ -807,7 +814,9 @@ class Ring : public Napi::ObjectWrap<Ring> {
   }
 
   // A recv completion: copies the bytes into the caller's window as it is now (read once). A window that no
-  // longer holds them (the buffer shrank or was detached meanwhile) gets nothing, and res says EFAULT.
+  // longer holds them (the buffer shrank or was detached meanwhile) gets nothing, and res says EFAULT. At most
+  // the window's length is copied, whatever res says: with MSG_TRUNC a datagram's res is its real length, which
+  // can exceed the window and the slot's memory (the kernel wrote what fit); res is passed on as the kernel gave it.
   int32_t CopyOut(Slot& slot, int32_t res) {
     if (res <= 0 || slot.target == nullptr) return res;
     napi_env env = Env();
@@ -843,7 +852,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
       if (napi_get_arraybuffer_info(env, v, &d, &length) != napi_ok) return -EFAULT;
       data = static_cast<uint8_t*>(d);
     }
-    size_t n = static_cast<size_t>(res);
+    size_t n = std::min(static_cast<size_t>(res), slot.length);  // slot.length <= slot.cap (SlotMem)
     if (data == nullptr || slot.offset > length || n > length - slot.offset) return -EFAULT;
     std::memcpy(data + slot.offset, slot.mem.get(), n);
     return res;

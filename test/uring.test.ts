@@ -21,7 +21,7 @@ import { expectCode, expectRangeError, expectSysError, expectTypeError } from '.
 import { checkFdLeaks, fdFlags, isOpen, O_CLOEXEC, openFds } from './helpers/fds';
 import { tcpListener } from './helpers/net';
 import { UNDER_ASAN } from './helpers/stress';
-import { closeFd, track, trackedPair, untrack, useFdTracking } from './helpers/track';
+import { closeFd, track, trackedPair, trackedTcpPair, untrack, useFdTracking } from './helpers/track';
 
 checkFdLeaks();
 useFdTracking();
@@ -229,6 +229,38 @@ ring('IoUring operations', () => {
     s.shutdown(b, s.SHUT_WR);
     r.recv(a, buf, 9);
     expect(collect(r, 1)[0]).toMatchObject({ user: 9, res: 0 });
+  });
+
+  it('MSG_TRUNC on a datagram: the window gets what fits and nothing past it; res is the real length', () => {
+    // The addon copied res bytes: past the window into the caller's buffer, and past its own 64-byte slot
+    // memory (a heap over-read) for a datagram longer than that.
+    const r = newRing(4);
+    const [a, b] = trackedPair(s.SOCK_DGRAM);
+    const buf = Buffer.alloc(256, 0x2e);
+    r.recv(a, buf, 1, { offset: 2, length: 4, flags: s.MSG_TRUNC });
+    r.submit();
+    s.send(b, 'abcd' + 'x'.repeat(196));
+    expect(collect(r, 1)[0]).toMatchObject({ user: 1, res: 200, op: s.URING_OP_RECV });
+    expect(buf.toString('latin1')).toBe('..abcd' + '.'.repeat(250));
+  });
+
+  it('MSG_TRUNC on a stream (bytes discarded, none written): the window gets zeros, never an earlier recv\'s bytes', () => {
+    const r = newRing(4);
+    const [c, p] = trackedTcpPair();
+    const first = Buffer.alloc(32);
+    r.recv(p, first, 1);
+    r.submit();
+    s.sendAll(c, 'alice:TOP-SECRET');
+    expect(collect(r, 1)[0].res).toBe(16);
+    // The next recv takes the same slot, whose memory still holds those bytes.
+    const buf = Buffer.alloc(32, 0x2e);
+    r.recv(p, buf, 2, { flags: s.MSG_TRUNC });
+    r.submit();
+    s.sendAll(c, 'y'.repeat(20));
+    const [done] = collect(r, 1);
+    expect(done.res).toBeGreaterThan(0); // the bytes discarded
+    expect(done.res).toBeLessThanOrEqual(20);
+    expect(buf.toString('latin1')).toBe('\0'.repeat(done.res) + '.'.repeat(32 - done.res));
   });
 
   it('send copies its bytes when queued: changing the buffer afterwards changes nothing sent', () => {
