@@ -175,6 +175,9 @@ Napi::Value GetSockOpt(const Napi::CallbackInfo& info) {
   }
   size_t length = static_cast<size_t>(IntArg(info, 3, "length", 0, 1 << 20));
   Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, length);
+  // Zeroed first: a few options report more than they write (Linux's NETLINK_LIST_MEMBERSHIPS writes the whole
+  // words that fit and reports its full size), and the Buffer's memory is uninitialized.
+  if (length > 0) std::memset(buf.Data(), 0, length);
   socklen_t len = static_cast<socklen_t>(length);
   if (::getsockopt(fd, level, name, buf.Data(), &len) < 0) ThrowErrno(env, errno, "getsockopt");
   if (static_cast<size_t>(len) >= length) return buf;
