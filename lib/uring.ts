@@ -385,7 +385,8 @@ export class IoUring {
    * Queues a multishot recv: the kernel picks a buffer of `ring` for each message; each completion names it
    * (`BufferRing.bufferId(flags)`) and says how many bytes it holds. It goes on while completions carry
    * IORING_CQE_F_MORE; it ends at the end of the stream (`res` 0), on an error, or when the buffers run out
-   * (`-ENOBUFS`): recycle buffers and queue it again.
+   * (`-ENOBUFS`): recycle buffers and queue it again. `MSG_TRUNC` is refused (`ERR_INVALID_ARG_VALUE`): the
+   * buffers are shared by the ring's recvs, and on a stream socket the kernel would count bytes it never wrote.
    */
   recvMultishot(fd: number, ring: BufferRing, userData: number, flags = 0): void {
     checkFd(fd);
@@ -394,6 +395,9 @@ export class IoUring {
     }
     checkInt(userData, 'userData', 0, URING_MAX_USER_DATA);
     checkInt32(flags, 'flags');
+    // The buffers are the ring's, shared by the group's recvs: with MSG_TRUNC on a stream the kernel writes
+    // nothing and still counts the bytes, so a completion would name an earlier message's bytes as its own.
+    if ((flags & (k.MSG_TRUNC ?? 0)) !== 0) throw invalidArgValue('flags', 'must not include MSG_TRUNC for a multishot recv (use recv)', flags);
     this.#n().recvMultishot(fd, ring.group, flags, userData);
   }
 

@@ -601,6 +601,11 @@ class Ring : public Napi::ObjectWrap<Ring> {
     int fd = FdArg(info);
     uint16_t group = static_cast<uint16_t>(IntArg(info, 1, "group", 0, UINT16_MAX));
     int flags = Int32Arg(info, 2, "flags");
+#ifdef MSG_TRUNC
+    // A provided buffer is the ring's memory, shared by every recv of its group: with MSG_TRUNC on a stream the
+    // kernel would write nothing into it and still count the bytes, so res would cover an earlier message's.
+    if ((flags & MSG_TRUNC) != 0) ThrowRangeError(info.Env(), "A multishot recv cannot take MSG_TRUNC");
+#endif
     uint32_t user = UserArg(info, 3);
     io_uring_sqe* sqe = NextSqe("recv");
     uint32_t slot = TakeSlot("recv");

@@ -439,6 +439,10 @@ ring('IoUring operations', () => {
     expectRangeError(() => br.view(0, 17));
     const other = newRing(4).bufferRing(1, 2, 8);
     expectTypeError(() => r.recvMultishot(0, other, 1)); // another ring's buffers
+    // The group's buffers are shared: a MSG_TRUNC completion on a stream would count bytes never written there.
+    const [a] = trackedPair();
+    expectCode(() => r.recvMultishot(a, br, 1, s.MSG_TRUNC), TypeError, 'ERR_INVALID_ARG_VALUE');
+    expect(r.inflight).toBe(0);
     r.close();
     expectCode(() => br.recycle(0), Error, 'ERR_URING_CLOSED');
     expect(br.view(0, 4).length).toBe(4); // its memory outlives the ring
