@@ -176,9 +176,11 @@ Napi::Value OwningFds(const int* fds, size_t count, Build build) {
 // Memory for a receive with MSG_TRUNC, zero-filled. With MSG_TRUNC the kernel may count bytes it never wrote (a
 // stream socket discards them and returns how many), and which happened is not known without another system
 // call, so the memory a result is copied from must hold zeros wherever the kernel wrote nothing. calloc gives
-// that without touching the memory: a large block comes from fresh pages, which read as zeros and cost nothing
-// until written, so recv(fd, 2**31 - 1, MSG_TRUNC) that gets 10 bytes touches a page, not 2 GiB (a memset of
-// the whole Buffer did: seconds, and minutes under AddressSanitizer). Throws ENOMEM if it cannot be had.
+// that: a block above malloc's mmap threshold (128 KiB, rising to at most 32 MiB as glibc adapts) comes from
+// fresh pages, which read as zeros and cost nothing until written, so recv(fd, 2**31 - 1, MSG_TRUNC) that gets
+// 10 bytes touches a page, not 2 GiB (a memset of the whole Buffer did: seconds, and minutes under
+// AddressSanitizer); a smaller block is zeroed by calloc itself. Throws ENOMEM if it cannot be had (ASan, by
+// default, aborts instead).
 struct FreeBytes {
   void operator()(uint8_t* p) const { std::free(p); }
 };

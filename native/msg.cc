@@ -171,8 +171,8 @@ Napi::Value Recvmsg(const Napi::CallbackInfo& info) {
   int flags = Int32Arg(info, 3, "flags");
   // A fresh Buffer, uninitialized: only what the kernel writes (the first min(n, size) bytes) is returned. But with
   // MSG_TRUNC on a stream socket the kernel discards bytes without writing them and still counts them: then the
-  // bytes are received into zeroed memory (ZeroedRecvMemory, which touches no page the kernel does not write)
-  // and copied out, so that what is returned is zeros, never uninitialized memory (io.cc does the same).
+  // bytes are received into zeroed memory (ZeroedRecvMemory: fresh pages for a large block, untouched until the
+  // kernel writes) and copied out, so that what is returned is zeros, never uninitialized memory (as in io.cc).
 #ifdef MSG_TRUNC
   const bool truncating = (flags & MSG_TRUNC) != 0;
 #else
