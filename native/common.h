@@ -173,6 +173,15 @@ Napi::Value OwningFds(const int* fds, size_t count, Build build) {
   }
 }
 
+// Whether a receive's flags include MSG_TRUNC (never, where the platform has none).
+inline bool Truncating(int flags) {
+#ifdef MSG_TRUNC
+  return (flags & MSG_TRUNC) != 0;
+#else
+  return false;
+#endif
+}
+
 // Memory for a receive with MSG_TRUNC, zero-filled. With MSG_TRUNC the kernel may count bytes it never wrote (a
 // stream socket discards them and returns how many), and which happened is not known without another system
 // call, so the memory a result is copied from must hold zeros wherever the kernel wrote nothing. calloc gives

@@ -50,13 +50,6 @@ ssize_t RecvRetry(int fd, void* buf, size_t len, int flags, sockaddr_storage* fr
 // from holds zeros before the call (the per-thread scratch area is zeroed; a larger read goes into fresh
 // zeroed memory, see ZeroedRecvMemory): what is returned is then bytes of this socket or zeros, never an
 // earlier recv's bytes (from any socket of this thread) or uninitialized memory.
-bool Truncating(int flags) {
-#ifdef MSG_TRUNC
-  return (flags & MSG_TRUNC) != 0;
-#else
-  return false;
-#endif
-}
 
 // Receives up to `size` bytes into a new Buffer; null when it would block.
 Napi::Value RecvBuffer(const Napi::CallbackInfo& info, const char* syscall, sockaddr_storage* from, socklen_t* fromlen) {

@@ -173,11 +173,7 @@ Napi::Value Recvmsg(const Napi::CallbackInfo& info) {
   // MSG_TRUNC on a stream socket the kernel discards bytes without writing them and still counts them: then the
   // bytes are received into zeroed memory (ZeroedRecvMemory: fresh pages for a large block, untouched until the
   // kernel writes) and copied out, so that what is returned is zeros, never uninitialized memory (as in io.cc).
-#ifdef MSG_TRUNC
-  const bool truncating = (flags & MSG_TRUNC) != 0;
-#else
-  const bool truncating = false;
-#endif
+  const bool truncating = Truncating(flags);
   ZeroedBytes zeroed;
   Napi::Buffer<uint8_t> buf;
   if (truncating) {

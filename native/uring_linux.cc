@@ -580,12 +580,10 @@ class Ring : public Napi::ObjectWrap<Ring> {
     }
     slot.offset = offset;
     slot.length = length;
-#ifdef MSG_TRUNC
     // With MSG_TRUNC on a stream socket the kernel discards bytes without writing them and still counts them, so
     // the slot's memory (an earlier operation's bytes, or uninitialized) would be copied out as if received:
     // zeros instead (on a datagram socket the kernel writes what fits over them).
-    if ((flags & MSG_TRUNC) != 0) std::memset(mem, 0, length);
-#endif
+    if (Truncating(flags)) std::memset(mem, 0, length);
     sqe->opcode = IORING_OP_RECV;
     sqe->fd = fd;
     sqe->addr = reinterpret_cast<uint64_t>(mem);
@@ -601,11 +599,9 @@ class Ring : public Napi::ObjectWrap<Ring> {
     int fd = FdArg(info);
     uint16_t group = static_cast<uint16_t>(IntArg(info, 1, "group", 0, UINT16_MAX));
     int flags = Int32Arg(info, 2, "flags");
-#ifdef MSG_TRUNC
     // A provided buffer is the ring's memory, shared by every recv of its group: with MSG_TRUNC on a stream the
     // kernel would write nothing into it and still count the bytes, so res would cover an earlier message's.
-    if ((flags & MSG_TRUNC) != 0) ThrowRangeError(info.Env(), "A multishot recv cannot take MSG_TRUNC");
-#endif
+    if (Truncating(flags)) ThrowRangeError(info.Env(), "A multishot recv cannot take MSG_TRUNC");
     uint32_t user = UserArg(info, 3);
     io_uring_sqe* sqe = NextSqe("recv");
     uint32_t slot = TakeSlot("recv");
