@@ -131,6 +131,12 @@ ssize_t RecvmsgRetry(int fd, msghdr* msg, int flags, size_t namelen, size_t cont
   } while (n < 0 && errno == EINTR);
   // Linux echoes MSG_CMSG_CLOEXEC in msg_flags; the caller who did not ask for it is not told it was added.
   if (n >= 0 && (flags & kCmsgCloexec) == 0) msg->msg_flags &= ~kCmsgCloexec;
+  // The lengths the kernel reports are read as bounds of our own buffers below: never past them, whatever a
+  // kernel says (Linux reports at most what it wrote; POSIX only promises that for the control data).
+  if (n >= 0) {
+    if (msg->msg_controllen > controllen) msg->msg_controllen = controllen;
+    if (msg->msg_namelen > namelen) msg->msg_namelen = static_cast<socklen_t>(namelen);
+  }
   return n;
 }
 
