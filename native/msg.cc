@@ -132,7 +132,8 @@ ssize_t RecvmsgRetry(int fd, msghdr* msg, int flags, size_t namelen, size_t cont
   // Linux echoes MSG_CMSG_CLOEXEC in msg_flags; the caller who did not ask for it is not told it was added.
   if (n >= 0 && (flags & kCmsgCloexec) == 0) msg->msg_flags &= ~kCmsgCloexec;
   // The lengths the kernel reports are read as bounds of our own buffers below: never past them, whatever a
-  // kernel says (Linux reports at most what it wrote; POSIX only promises that for the control data).
+  // kernel says. Linux reports the control bytes it wrote, and the address's full length, which our
+  // sockaddr_storage always holds; POSIX promises neither bound for the name.
   if (n >= 0) {
     if (msg->msg_controllen > controllen) msg->msg_controllen = controllen;
     if (msg->msg_namelen > namelen) msg->msg_namelen = static_cast<socklen_t>(namelen);

@@ -49,8 +49,8 @@ if (SCALE.name !== 'quick') console.log(`stress tests: SOCKFD_STRESS=${SCALE.nam
  * the unread --trace pipe, the backlog overflow, the connect/disconnect cycles (see Scale.nativeOnly). Under ASan
  * those were most of this file's time, and npm test runs them without it.
  */
-const NOT_NATIVE = SCALE.nativeOnly;
-if (NOT_NATIVE) console.warn('stress tests: SOCKFD_STRESS=native: skipping the --trace pipe, backlog overflow and cycles blocks (npm test runs them)');
+const NATIVE_ONLY = SCALE.nativeOnly;
+if (NATIVE_ONLY) console.warn('stress tests: SOCKFD_STRESS=native: skipping the --trace pipe, backlog overflow and cycles blocks (npm test runs them)');
 
 /** A test's own deadline: generous, a hung server fails it, a slow machine does not. */
 const T = SCALE.name === 'quick' || SCALE.name === 'native' ? 120_000 : 600_000;
@@ -648,7 +648,7 @@ describe.skipIf(UNDER_ASAN)('out of file descriptors (RLIMIT_NOFILE 64)', () => 
 // non-blocking (a worker's output is piped through the main thread's process.stdout and stderr), so a full pipe
 // is EAGAIN to a write, not a wait. Every model with a thread per client, each of them tracing.
 
-describe.skipIf(NOT_NATIVE).each(runnable(CONFIGS.filter((c) => c.threadPerClient), '--trace with its stderr unread'))('--io $name --trace with its stderr unread for a while', (cfg) => {
+describe.skipIf(NATIVE_ONLY).each(runnable(CONFIGS.filter((c) => c.threadPerClient), '--trace with its stderr unread'))('--io $name --trace with its stderr unread for a while', (cfg) => {
   it('waits for the full pipe, as a blocking write would, and serves every client', async () => {
     const server = await DemoServer.start([...cfg.args, '--trace', '--backlog', '511']);
     try {
@@ -695,7 +695,7 @@ describe.skipIf(NOT_NATIVE).each(runnable(CONFIGS.filter((c) => c.threadPerClien
  */
 const QUEUED_PER_LISTENER = 2;
 
-describe.skipIf(NOT_NATIVE)('listen backlog overflow (--backlog 1)', () => {
+describe.skipIf(NATIVE_ONLY)('listen backlog overflow (--backlog 1)', () => {
   const backlogConfigs = runnable(SCALE.backlogModels === 'all' ? CONCURRENT : CONCURRENT.filter(representative), 'the backlog overflow');
 
   /**
@@ -787,7 +787,7 @@ const PROBE = path.join(FIXTURES, 'memory-probe.js');
 const CYCLER = path.join(FIXTURES, 'cycle-client.js');
 const PHASES = 10;
 
-describe.skipIf(NOT_NATIVE).each(runnable(SCALING, 'connect/disconnect cycles'))('connect/disconnect cycles on --io $name', (cfg) => {
+describe.skipIf(NATIVE_ONLY).each(runnable(SCALING, 'connect/disconnect cycles'))('connect/disconnect cycles on --io $name', (cfg) => {
   const cycles = SCALE.cycles;
 
   it(`keeps memory and fds flat over ${cycles} cycles`, async () => {

@@ -168,7 +168,7 @@ async function run({ quick, tmp, progress, rounds = quick ? 1 : 3 }) {
   else progress(`servers: no C io_uring reference here: ${URING_UNAVAILABLE}`);
   // The quick form (CI's smoke check) pairs every server once with C, at one count: that each starts and answers.
   const connCounts = quick ? [100] : [10, 100, 1000, 10000];
-  const warmupMs = quick ? 200 : 1000;
+  const warmupMs = quick ? 300 : 1000;
   const measureMs = quick ? 500 : 4000;
   const sliceMs = (conns) => (quick ? 250 : conns >= 10000 ? 1000 : 500);
   const servers = ['C', ...(URING_UNAVAILABLE === null ? ['C-uring'] : []), 'node:net',
