@@ -44,19 +44,19 @@ ssize_t RecvRetry(int fd, void* buf, size_t len, int flags, sockaddr_storage* fr
   return n;
 }
 
-// MSG_TRUNC: on a datagram socket the kernel copies what fits and returns the datagram's real length; on a
+// Receives up to `size` bytes into a new Buffer; null when it would block.
+// With MSG_TRUNC: on a datagram socket the kernel copies what fits and returns the datagram's real length; on a
 // stream socket (TCP) it discards up to `len` bytes, writes nothing and returns how many it discarded. Which
 // one happened is not known without another system call, so with MSG_TRUNC the memory the result is copied
 // from holds zeros before the call (the per-thread scratch area is zeroed; a larger read goes into fresh
 // zeroed memory, see ZeroedRecvMemory): what is returned is then bytes of this socket or zeros, never an
 // earlier recv's bytes (from any socket of this thread) or uninitialized memory.
-
-// Receives up to `size` bytes into a new Buffer; null when it would block.
 Napi::Value RecvBuffer(const Napi::CallbackInfo& info, const char* syscall, sockaddr_storage* from, socklen_t* fromlen) {
   Napi::Env env = info.Env();
   int fd = FdArg(info);
   size_t size = static_cast<size_t>(IntArg(info, 1, "size", 0, kMaxRecvSize));
   int flags = Int32Arg(info, 2, "flags");
+  const bool truncating = Truncating(flags);
   // Reads into `buf` (size bytes) and returns what the kernel reported, or null for would-block. With
   // MSG_TRUNC on a datagram the kernel reports the real length, which can exceed what was read: the caller
   // copies min(n, size).
@@ -71,12 +71,12 @@ Napi::Value RecvBuffer(const Napi::CallbackInfo& info, const char* syscall, sock
   };
   if (size <= kScratchSize) {
     uint8_t* buf = Scratch();
-    if (Truncating(flags)) std::memset(buf, 0, size);
+    if (truncating) std::memset(buf, 0, size);
     ssize_t n = receive(buf);
     if (n < 0) return env.Null();
     return Napi::Buffer<uint8_t>::Copy(env, buf, std::min(static_cast<size_t>(n), size));
   }
-  if (Truncating(flags)) {
+  if (truncating) {
     ZeroedBytes mem = ZeroedRecvMemory(env, size, syscall);
     ssize_t n = receive(mem.get());
     if (n < 0) return env.Null();
