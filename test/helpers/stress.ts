@@ -37,17 +37,16 @@ export interface Scale {
   backlogModels: 'some' | 'all';
 }
 
+// npm test: every fault once per model, the issue's 10000 concurrent connections, a tenth of its cycles.
+const QUICK: Scale = {
+  name: 'quick', rounds: 1, copies: 1, lockStep: 4, floodBytes: 4 << 20, concurrent: 10000, selectClients: 1100,
+  cycles: 10000, backlogModels: 'some', nativeOnly: false,
+};
+
 const SCALES: Record<Scale['name'], Scale> = {
-  // npm test: every fault once per model, the issue's 10000 concurrent connections, a tenth of its cycles.
-  quick: {
-    name: 'quick', rounds: 1, copies: 1, lockStep: 4, floodBytes: 4 << 20, concurrent: 10000, selectClients: 1100,
-    cycles: 10000, backlogModels: 'some', nativeOnly: false,
-  },
+  quick: QUICK,
   // .ci/run's ASan pass: the quick form's tests that reach native paths no other file reaches (see nativeOnly).
-  native: {
-    name: 'native', rounds: 1, copies: 1, lockStep: 4, floodBytes: 4 << 20, concurrent: 10000, selectClients: 1100,
-    cycles: 10000, backlogModels: 'some', nativeOnly: true,
-  },
+  native: { ...QUICK, name: 'native', nativeOnly: true },
   // .ci/run: the issue's numbers where they are cheap (cycles, connections), fewer fault rounds than full.
   ci: {
     name: 'ci', rounds: 3, copies: 2, lockStep: 6, floodBytes: 16 << 20, concurrent: 10000, selectClients: 2000,
@@ -62,11 +61,11 @@ const SCALES: Record<Scale['name'], Scale> = {
 
 /**
  * The scale SOCKFD_STRESS asks for: unset (or empty) is `quick`, npm test's; `native` is the part of it CI runs
- * under ASan (nativeOnly). Under ASan (npm run test:asan, and
- * CI's ASan pass) the quick and native forms make 2000 concurrent connections, and the quick form 2000 cycles, instead of 10000 each: they
- * still take every path that the count reaches (more ready fds than one delivery holds, poll arrays past
- * FD_SETSIZE, the watcher table grown), and what the full counts check (fd counts, the JS heap; RSS, which ASan
- * makes meaningless) is checked at full scale without ASan. At 10000 they were 85 s of the ASan suite's 183 s of
+ * under ASan (nativeOnly). Under ASan (npm run test:asan, and CI's ASan pass) the quick and native forms make 2000
+ * concurrent connections, and the quick form 2000 cycles, instead of 10000 each: they still take every path that
+ * the count reaches (more ready fds than one delivery holds, poll arrays past FD_SETSIZE, the watcher table
+ * grown), and what the full counts check (fd counts, the JS heap; RSS, which ASan makes meaningless) is checked
+ * at full scale without ASan. At 10000 they were 85 s of the ASan suite's 183 s of
  * stress on a slow machine (2026-12-02), in a CI run that took 890 s of its 900.
  */
 export function stressScale(value: string | undefined): Scale {
