@@ -7,7 +7,7 @@
 // C load generator drives it with lock-step clients; instrumentation is switched on for the load generator's
 // measuring window only (callgrind_control), so start-up and warm-up are not counted.
 //
-//   node scripts/bench/instr.js [--conns 100] [--secs 8] [--dir CHECKOUT] SERVER...
+//   node scripts/bench/instr.js [--conns 100] [--secs 8] [--dir CHECKOUT] [--keep DIR] SERVER...
 //
 // SERVER: a demo model (`--io`), `node:net` (net-server.js) or `C` (the C epoll reference). Prints, per server:
 // user-space instructions per message (Ir), first-level data cache misses (D1) and last-level misses (LL) per
@@ -28,6 +28,7 @@ function parse(argv) {
     if (v === '--conns') o.conns = Number(argv[++i]);
     else if (v === '--secs') o.secs = Number(argv[++i]);
     else if (v === '--dir') o.dir = path.resolve(argv[++i]);
+    else if (v === '--keep') o.keep = path.resolve(argv[++i]);
     else o.servers.push(v);
   }
   if (o.servers.length === 0 || !(o.conns > 0) || !(o.secs >= 2)) {
@@ -110,6 +111,10 @@ async function measure(kind, o, bins, tmp, ll) {
       messages = last - first;
     } finally {
       gen.kill('SIGTERM');
+    }
+    if (o.keep) {
+      fs.mkdirSync(o.keep, { recursive: true });
+      fs.copyFileSync(path.join(tmp, `${path.basename(out).replace('%p', String(proc.pid))}.1`), path.join(o.keep, `callgrind.${kind.replace(/\W+/g, '_')}`));
     }
     if (!(messages > 0)) throw new Error(`${kind}: no messages counted (is the server answering under valgrind?)`);
     const dump = path.join(tmp, `${path.basename(out).replace('%p', String(proc.pid))}.1`);
