@@ -130,7 +130,8 @@ export function recv(fd: number, size: number, flags = 0): Buffer | null {
 }
 
 /** Checks a receive buffer's type. */
-function checkBuffer(buffer: unknown): BytesLike {
+/** Checks a buffer argument (`buffer`). @internal */
+export function checkBuffer(buffer: unknown): BytesLike {
   if (!isBytes(buffer)) throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, DataView or ArrayBuffer', buffer);
   return buffer;
 }

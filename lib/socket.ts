@@ -11,7 +11,7 @@ import * as raw from './raw';
 import * as msg from './msg';
 import { type Address, type AddressInput, type InetAddressInput } from './address';
 import {
-  abortError, asBytes, bufferChanged, byteLengthOf, checkData, checkFd, checkInt, checkInt32, errnoError, errnoErrorFromNumber, fdOfFileObj, invalidArgType,
+  abortError, asBytes, bufferChanged, byteLengthOf, windowChanged, checkData, checkFd, checkInt, checkInt32, errnoError, errnoErrorFromNumber, fdOfFileObj, invalidArgType,
   invalidArgValue, type BytesLike, type Data,
 } from './errors';
 import { WATCH_READ, WATCH_WRITE } from './watch';
@@ -98,6 +98,19 @@ const BufferView: new (buffer: ArrayBuffer, byteOffset: number, length: number) 
     return Buffer.from(buffer, byteOffset, length);
   } as unknown as new (buffer: ArrayBuffer, byteOffset: number, length: number) => Buffer;
 })();
+
+// What a sendAllAsync that sent everything at once returns: one promise, settled once, for every such call (a
+// settled promise holds nothing of the call); a new one per message was 48 bytes more to allocate and, on a
+// server with many connections, one more cache line out of the cache by the time the connection comes round.
+const SENT: Promise<void> = Promise.resolve();
+
+/** recvIntoAsync's arguments while it waits. */
+interface RecvIntoState {
+  readonly buffer: BytesLike;
+  readonly offset: number | undefined;
+  readonly length: number | undefined;
+  readonly want: number;
+}
 
 /** sendAllAsync's progress while it waits. */
 interface SendState {
@@ -783,7 +796,18 @@ export class Socket {
   recvIntoAsync(buffer: BytesLike, offset?: number, length?: number, options?: AsyncOptions): Promise<number> {
     try {
       const signal = checkOptions(options);
-      const [, , want] = raw.checkWindow(buffer, offset, length); // before any wait, as recvAsync checks its size
+      // The whole buffer (the usual case): no window to keep while it waits (the buffer is the wait's state),
+      // and its byte length is read after each read, for the short-read test, not kept. Checked before any wait,
+      // as recvAsync checks its size. An empty one takes the window's way: 0 read then means end of stream.
+      if (offset === undefined && length === undefined && byteLengthOf(raw.checkBuffer(buffer)) > 0) {
+        const fd = this.#async('recv', signal);
+        if (!this.#drained) {
+          const n = this.#recvIntoWhole(fd, buffer);
+          if (n !== null) return Promise.resolve(n);
+        }
+        return this.#until(WATCH_READ, 'recv', signal, Socket.#recvIntoWholeRetry, buffer);
+      }
+      const [, , want] = raw.checkWindow(buffer, offset, length);
       const fd = this.#async('recv', signal);
       if (!this.#drained) {
         const n = this.#recvIntoOnce(fd, buffer, offset, length, want);
@@ -795,19 +819,37 @@ export class Socket {
     }
   }
 
-  // recvIntoAsync's wait makes a closure over its arguments: in a method of its own, so that a call that
-  // completes at once allocates no closure context (a method that makes a closure allocates its context at
-  // every call, whether or not it makes the closure then).
+  // A window's arguments wait in an object of their own (a state, not a closure: see #recvRetry), made only when
+  // the call has to wait.
   #recvIntoWait(signal: AbortSignal | undefined, buffer: BytesLike, offset: number | undefined, length: number | undefined, want: number): Promise<number> {
-    return this.#until(WATCH_READ, 'recv', signal, () => {
-      this.#drained = false;
-      return this.#recvIntoOnce(this.#live('recv'), buffer, offset, length, want);
-    }, undefined);
+    const st: RecvIntoState = { buffer, offset, length, want };
+    return this.#until(WATCH_READ, 'recv', signal, Socket.#recvIntoRetry, st);
+  }
+
+  static #recvIntoRetry(this: Socket, st: RecvIntoState): number | null {
+    this.#drained = false; // readiness was reported
+    const fd = this.#live('recv');
+    const off = st.offset ?? 0;
+    if (byteLengthOf(st.buffer) < off + st.want) throw windowChanged('recv', off, st.want);
+    return this.#recvIntoOnce(fd, st.buffer, st.offset, st.length, st.want);
+  }
+
+  static #recvIntoWholeRetry(this: Socket, buffer: BytesLike): number | null {
+    this.#drained = false;
+    const fd = this.#live('recv');
+    if (byteLengthOf(buffer) === 0) throw windowChanged('recv', 0, undefined);
+    return this.#recvIntoWhole(fd, buffer);
   }
 
   #recvIntoOnce(fd: number, buffer: BytesLike, offset: number | undefined, length: number | undefined, want: number): number | null {
     const n = this.attempt('recvInto', fd, buffer, offset, length) as number | null;
     if (n !== null) this.#drained = this.#stream && n < want;
+    return n;
+  }
+
+  #recvIntoWhole(fd: number, buffer: BytesLike): number | null {
+    const n = this.attempt('recvInto', fd, buffer) as number | null;
+    if (n !== null) this.#drained = this.#stream && n < byteLengthOf(buffer);
     return n;
   }
 
@@ -823,18 +865,18 @@ export class Socket {
       checkData(data);
       const first = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
       const total = byteLengthOf(first);
-      if (total === 0) return Promise.resolve();
+      if (total === 0) return SENT;
       const fd = this.#async('send', signal);
       // The first send reads the caller's view as it is (the addon reads it once); the usual case ends here,
       // with no state and no closure. (A view of a growable SharedArrayBuffer may have grown
       // meanwhile, and sent more: all of what the call was given went.)
       const n = this.attempt('send', fd, first) as number | null;
-      if (n !== null && n >= total) return Promise.resolve();
+      if (n !== null && n >= total) return SENT;
       // The rest waits: from a fixed-length view of the call's bytes, which a later shrink cannot stretch.
       let bytes = asBytes(first);
       if (bytes.byteLength > total) bytes = bytes.subarray(0, total);
       const state: SendState = { bytes, total, sent: n ?? 0 };
-      if (n !== null && this.#sendMore(fd, state) !== null) return Promise.resolve();
+      if (n !== null && this.#sendMore(fd, state) !== null) return SENT;
       return this.#until(WATCH_WRITE, 'send', signal, Socket.#sendRetry, state);
     } catch (err) {
       return Promise.reject(err);

@@ -885,6 +885,68 @@ describe('attempt(): every system call of the async methods, one non-blocking at
     expect(c.names()).toEqual(['setBlocking', 'recv', 'recv', 'recv:null', 'recv']);
   });
 
+  it('recvIntoAsync into a whole buffer: the would-block attempt, the read at readiness, and the short-read rule', async () => {
+    const [a, b] = recordingPair();
+    const buf = Buffer.alloc(8, '.');
+    const p = a.recvIntoAsync(buf);
+    await tick(10);
+    b.send('abc');
+    expect(await p).toBe(3);
+    expect(buf.toString()).toBe('abc.....');
+    expect(a.names()).toEqual(['setBlocking', 'recvInto:null', 'recvInto']);
+    // Short (3 of 8): the next read waits for readiness first, and fills the whole buffer as it is then.
+    a.calls = [];
+    const q = a.recvIntoAsync(buf);
+    await tick(10);
+    b.send('0123456789');
+    expect(await q).toBe(8);
+    expect(buf.toString()).toBe('01234567');
+    expect(a.names()).toEqual(['recvInto']);
+    // Full (8 of 8): the next one tries at once, and '89' is there.
+    expect(await a.recvIntoAsync(buf)).toBe(2);
+    expect(a.names()).toEqual(['recvInto', 'recvInto']);
+    // An empty buffer takes the window's way (a Unix stream socket says would-block to a read of 0 bytes until
+    // some are there): it resolves 0, and takes none of the bytes.
+    const [c, d] = recordingPair();
+    const empty = c.recvIntoAsync(Buffer.alloc(0));
+    await tick(10);
+    d.send('x');
+    expect(await empty).toBe(0);
+    expect((await c.recvAsync(4)).toString()).toBe('x');
+  });
+
+  it('recvIntoAsync rejects with ERR_INVALID_STATE, and reads nothing, if its buffer loses the window while it waits', async () => {
+    const Resizable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void };
+    const [a, b] = recordingPair();
+    // The whole buffer, transferred away (detached here): a read into nothing would say "end of stream".
+    const ab = new ArrayBuffer(8);
+    const p = a.recvIntoAsync(new Uint8Array(ab));
+    await tick(10);
+    structuredClone(ab, { transfer: [ab] });
+    b.send('hello');
+    await expect(p).rejects.toMatchObject({ code: 'ERR_INVALID_STATE', message: expect.stringMatching(/no bytes left/) });
+    expect((await a.recvAsync(16)).toString()).toBe('hello'); // still there for the next read
+    // A window of a resizable buffer that shrinks below it.
+    const rab = new Resizable(16, { maxByteLength: 16 });
+    const q = a.recvIntoAsync(new Uint8Array(rab), 8, 4);
+    await tick(10);
+    rab.resize(10);
+    b.send('xyz');
+    await expect(q).rejects.toMatchObject({ code: 'ERR_INVALID_STATE', message: expect.stringMatching(/window of 4 bytes at offset 8/) });
+    expect((await a.recvAsync(16)).toString()).toBe('xyz');
+    expect(a.names().filter((n) => n.startsWith('recvInto'))).toEqual(['recvInto:null']); // the whole buffer's first try
+  });
+
+  it('sendAllAsync that sends everything at once returns one shared, settled promise', async () => {
+    const [a, b] = recordingPair();
+    const p1 = a.sendAllAsync('ab');
+    const p2 = a.sendAllAsync(Buffer.from('cd'));
+    expect(p1).toBe(p2);
+    await p1;
+    expect((await b.recvAsync(8)).toString()).toBe('abcd');
+    expect(a.sendAllAsync('')).toBe(p1);
+  });
+
   it('the short-read rule: streams only, arguments checked before any wait, and a fd closed behind its back is EBADF', async () => {
     const [a, b] = recordingPair();
     const first = a.recvAsync(100); // waits: the Socket's watcher exists from here on
