@@ -41,6 +41,8 @@ const where = (a: AddressInput): string =>
 
 /** A Socket that prints its system calls. */
 export class TracedSocket extends Socket {
+  // Which of recvAsync and recvIntoAsync made the last read: a wait names only its system call ('recv').
+  #recvMethod = 'recvAsync';
   constructor(family?: number, type?: number, protocol = 0, fileno?: number) {
     super(family, type, protocol, fileno);
     // An fd taken over (an accepted one, one handed to a thread) was created by the call that says so.
@@ -160,6 +162,7 @@ export class TracedSocket extends Socket {
   // attempt, would-blocks included, marked with the method that made it.
   protected override attempt(call: AsyncCall, fd: number, arg?: AttemptArg, offset?: number, length?: number): AttemptResult {
     const what = asyncCallText(call, arg, length);
+    if (call === 'recv' || call === 'recvInto') this.#recvMethod = call === 'recv' ? 'recvAsync' : 'recvIntoAsync';
     try {
       const r = super.attempt(call, fd, arg, offset, length);
       trace(fd, what, asyncResultText(call, r), r === null);
@@ -175,7 +178,7 @@ export class TracedSocket extends Socket {
   protected override waitReady(events: number, syscall: string, signal: AbortSignal | undefined): Promise<void> {
     const fd = this.fileno();
     const what = events === WATCH_READ ? 'readable' : 'writable';
-    const method = ASYNC_METHOD[syscall] ?? syscall;
+    const method = syscall === 'recv' ? this.#recvMethod : ASYNC_METHOD[syscall] ?? syscall;
     trace(fd, `wait ${what} (uv_poll)  # ${method} returns a pending promise; the event loop runs`, 'pending');
     return super.waitReady(events, syscall, signal).then(
       () => trace(fd, `${what} (uv_poll callback)  # ${method} resumes`, 'ready'),

@@ -153,7 +153,7 @@ export const MODELS = {
     threadPerClient: false,
     workers: null,
     unavailable: anywhere,
-    traceShows: [/fd \d+ {2}wait readable \(uv_poll\).* -> pending/, /fd \d+ {2}readable \(uv_poll callback\).* -> ready/],
+    traceShows: [/fd \d+ {2}wait readable \(uv_poll\) {2}# recvIntoAsync returns a pending promise.* -> pending/, /fd \d+ {2}readable \(uv_poll callback\).* -> ready/],
     load: async () => import('./async'),
   },
   sigio: {
