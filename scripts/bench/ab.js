@@ -63,8 +63,10 @@ async function main() {
           const slice = conns >= 10000 ? 1000 : 500;
           const j = await runPair(bins.loadgen, first, second, conns, slice, o.ms, slice);
           const ns = (x) => Math.round((x.serverCpuSeconds * 1e9) / x.messages);
+          const userNs = (x) => Math.round(((x.serverCpuSeconds - x.serverSysSeconds) * 1e9) / x.messages);
           const by = { [sides[0]]: ns(j.a), [sides[1]]: ns(j.b) };
-          (results[kind] ??= []).push({ a: by.a, b: by.b, ratio: by.b / by.a });
+          const user = { [sides[0]]: userNs(j.a), [sides[1]]: userNs(j.b) };
+          (results[kind] ??= []).push({ a: by.a, b: by.b, ratio: by.b / by.a, userA: user.a, userB: user.b });
         } finally {
           for (const s of Object.values(started)) await stopServer(s.proc);
         }
@@ -77,6 +79,7 @@ async function main() {
     console.log(`${conns} connections, pairings of ${o.ms} ms; a = ${o.a === 'C' ? 'the C epoll reference' : o.a}, b = ${o.b}`);
     for (const [kind, runs] of Object.entries(results)) {
       console.log(`${kind.padEnd(12)} b/a median ${median(runs, 'ratio').ratio.toFixed(3)}   pairings (a b ns/msg, b/a): ${runs.map((x) => `${x.a} ${x.b} ${x.ratio.toFixed(3)}`).join(', ')}`);
+      console.log(`${''.padEnd(12)} of it in user space (a b ns/msg; the rest is the kernel's): ${runs.map((x) => `${x.userA} ${x.userB}`).join(', ')}`);
     }
   }
 }

@@ -52,8 +52,8 @@ static double now_ms(void) {
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* utime + stime of one process, in clock ticks. */
-static long long own_cpu_ticks(int pid) {
+/* utime + stime of one process, in clock ticks; its stime added to *sys. */
+static long long own_cpu_ticks(int pid, long long* sys) {
   char path[64], buf[4096];
   snprintf(path, sizeof(path), "/proc/%d/stat", pid);
   FILE* f = fopen(path, "r");
@@ -66,13 +66,16 @@ static long long own_cpu_ticks(int pid) {
   long long utime = 0, stime = 0;
   /* after ")": state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15) */
   if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld", &utime, &stime) != 2) return -1;
+  *sys += stime;
   return utime + stime;
 }
 
 /* utime + stime of a process and its descendants (the child processes of --io prefork), in clock ticks: the
- * children listed in /proc/<pid>/task/<tid>/children, for each thread. */
-static long long cpu_ticks(int pid) {
-  long long total = own_cpu_ticks(pid);
+ * children listed in /proc/<pid>/task/<tid>/children, for each thread. Their stime (the kernel's part) is
+ * stored in *sys. */
+static long long cpu_ticks(int pid, long long* sys) {
+  *sys = 0;
+  long long total = own_cpu_ticks(pid, sys);
   if (total < 0) return -1;
   char path[64];
   snprintf(path, sizeof(path), "/proc/%d/task", pid);
@@ -87,8 +90,12 @@ static long long cpu_ticks(int pid) {
     if (!f) continue;
     int child;
     while (fscanf(f, "%d", &child) == 1) {
-      long long c = cpu_ticks(child);
-      if (c > 0) total += c; /* a child that exited meanwhile counts no more */
+      long long csys;
+      long long c = cpu_ticks(child, &csys);
+      if (c > 0) { /* a child that exited meanwhile counts no more */
+        total += c;
+        *sys += csys;
+      }
     }
     fclose(f);
   }
@@ -112,8 +119,9 @@ struct target {
   long long counted;      /* answers in the measured window */
   double active_ms;       /* the measured window's time in its turns */
   long long cpu;          /* its CPU time in them, in clock ticks */
+  long long sys;          /* the kernel's part of it (stime) */
   int cpu_failed;         /* a reading of it failed: cpu is unknown */
-  long long cpu0;         /* at the start of its current turn (or of the window) */
+  long long cpu0, sys0;   /* at the start of its current turn (or of the window) */
   size_t lat_n, lat_cap;
   float* lat;             /* microseconds, answers in the measured window */
 };
@@ -127,6 +135,7 @@ static int send_message(struct conn* c, struct target* t) {
 
 static void print_target(FILE* out, const struct target* t, int n, int welcomed, int refused, int errors, double seconds, long hz) {
   double cpu_s = t->cpu_failed ? -1 : (double)t->cpu / hz;
+  double sys_s = t->cpu_failed ? -1 : (double)t->sys / hz;
   double p50 = -1, p99 = -1;
   if (t->lat_n > 0) {
     qsort(t->lat, t->lat_n, sizeof(float), cmp_float);
@@ -134,8 +143,8 @@ static void print_target(FILE* out, const struct target* t, int n, int welcomed,
     p99 = t->lat[(size_t)(0.99 * (t->lat_n - 1))];
   }
   fprintf(out, "{\"connections\":%d,\"welcomed\":%d,\"refused\":%d,\"errors\":%d,\"messages\":%lld,\"seconds\":%.3f,"
-         "\"serverCpuSeconds\":%.3f,\"p50Us\":%.1f,\"p99Us\":%.1f}", n, welcomed, refused, errors, t->counted, seconds, cpu_s,
-         p50, p99);
+         "\"serverCpuSeconds\":%.3f,\"serverSysSeconds\":%.3f,\"p50Us\":%.1f,\"p99Us\":%.1f}", n, welcomed, refused, errors,
+         t->counted, seconds, cpu_s, sys_s, p50, p99);
 }
 
 /* The paired form's messages over its pipes (one byte each). To the child: run a turn, measured or not (warm-up);
@@ -161,9 +170,13 @@ static void send_all(struct target* tg, struct conn* conns, int opened, int* err
 
 /* Adds the server's CPU time since tg->cpu0 to tg->cpu (or marks it unknown, if a reading failed). */
 static void add_cpu(struct target* tg) {
-  long long cpu1 = cpu_ticks(tg->pid);
+  long long sys1;
+  long long cpu1 = cpu_ticks(tg->pid, &sys1);
   if (tg->cpu0 < 0 || cpu1 < 0) tg->cpu_failed = 1;
-  else tg->cpu += cpu1 - tg->cpu0;
+  else {
+    tg->cpu += cpu1 - tg->cpu0;
+    tg->sys += sys1 - tg->sys0;
+  }
 }
 
 /* Starts this side's turn: every client sends its message at once, as at the start of the single form. */
@@ -173,7 +186,7 @@ static void begin_turn(struct turn* tn, int measured, double slice, struct targe
   tn->measured = measured;
   tn->start = now_ms();
   tn->end = tn->start + slice;
-  if (measured) tg->cpu0 = cpu_ticks(tg->pid);
+  if (measured) tg->cpu0 = cpu_ticks(tg->pid, &tg->sys0);
   send_all(tg, conns, opened, errors);
 }
 
@@ -290,7 +303,7 @@ int main(int argc, char** argv) {
         send_all(&tg, conns, opened, &errors);
       }
       if (!measuring && all_in && t0 == 0) t0 = t + warmup; /* warm-up starts once all are in */
-      if (!measuring && t0 != 0 && t >= t0) { measuring = 1; tg.cpu0 = cpu_ticks(server_pid); t_end = t + measure; t0 = t; }
+      if (!measuring && t0 != 0 && t >= t0) { measuring = 1; tg.cpu0 = cpu_ticks(server_pid, &tg.sys0); t_end = t + measure; t0 = t; }
       if (measuring && t >= t_end) {
         add_cpu(&tg);
         break;

@@ -143,6 +143,8 @@ function figures(r, conns, kind) {
     welcomed: r.welcomed, refused: r.refused, errors: r.errors, messages: r.messages,
     seconds: r.seconds, messagesPerSecond: r.messages / r.seconds, cpuSeconds: r.serverCpuSeconds,
     cpuPerMessageUs: (r.serverCpuSeconds * 1e6) / r.messages, p50Us: r.p50Us, p99Us: r.p99Us,
+    // The kernel's part (stime), where the load generator reported it.
+    sysPerMessageUs: r.serverSysSeconds >= 0 ? (r.serverSysSeconds * 1e6) / r.messages : undefined,
   };
 }
 
