@@ -160,11 +160,11 @@ function median(runs, key) {
  * ratio to C comes from such a pairing. This machine's speed drifts by tens of percent over minutes (C's own
  * CPU per message at 1000 connections took 7.3 to 11.8 us within a quarter of an hour), and two servers measured one
  * after the other took that drift into their ratio; measured in turns, they share it. Each server is paired
- * `rounds` times (3 by default; the pairings of one count interleaved, each round starting further along the
+ * `rounds` times (5 by default; the pairings of one count interleaved, each round starting further along the
  * list), and its row is the pairing with the median ratio: its own figures from that pairing, and C's CPU then.
  * C's row: the median of its runs in all the pairings of that count.
  */
-async function run({ quick, tmp, progress, rounds = quick ? 1 : 3 }) {
+async function run({ quick, tmp, progress, rounds = quick ? 1 : 5 }) {
   const bins = { loadgen: compile('loadgen', tmp), ref: compile('ref-server', tmp) };
   if (URING_UNAVAILABLE === null) bins.refUring = compile('ref-uring-server', tmp);
   else progress(`servers: no C io_uring reference here: ${URING_UNAVAILABLE}`);
