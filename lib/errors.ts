@@ -221,22 +221,22 @@ export function asBytes(data: Data): Uint8Array {
 }
 
 /**
- * The error of a send-all whose bytes changed under it: the buffer was resized smaller, transferred or detached
- * while the call waited, so the rest of what it was asked to send no longer exists. `bytesSent` says how much went.
- */
-/**
  * The error of a recvIntoAsync whose window is no longer in its buffer when it resumes after a wait (the buffer
  * was resized smaller, transferred or detached): no read is made, where a read into nothing would say "end of
  * stream". @internal
  */
 export function windowChanged(syscall: string, offset: number, length: number | undefined): Error {
-  const what = length === undefined ? 'it has no bytes left to receive into' : `its window of ${length} bytes at offset ${offset} is gone`;
+  const what = length === undefined ? `it has no bytes left to receive into at offset ${offset}` : `its window of ${length} bytes at offset ${offset} is gone`;
   const err = new Error(`${syscall}: the buffer was resized or detached while the call waited; ${what}`) as Error & { code: string };
   err.code = 'ERR_INVALID_STATE';
   Error.captureStackTrace(err, windowChanged);
   return err;
 }
 
+/**
+ * The error of a send-all whose bytes changed under it: the buffer was resized smaller, transferred or detached
+ * while the call waited, so the rest of what it was asked to send no longer exists. `bytesSent` says how much went.
+ */
 export function bufferChanged(syscall: string, bytesSent: number, total: number): Error {
   const err = new Error(
     `${syscall}: the buffer was resized or detached while the call waited; ${bytesSent} of ${total} bytes were sent`,

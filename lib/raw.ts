@@ -129,8 +129,7 @@ export function recv(fd: number, size: number, flags = 0): Buffer | null {
   return native.recv(fd, size, optInt32(flags, 'flags', 0));
 }
 
-/** Checks a receive buffer's type. */
-/** Checks a buffer argument (`buffer`). @internal */
+/** Checks a receive buffer's type. @internal */
 export function checkBuffer(buffer: unknown): BytesLike {
   if (!isBytes(buffer)) throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, DataView or ArrayBuffer', buffer);
   return buffer;

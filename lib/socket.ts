@@ -102,7 +102,7 @@ const BufferView: new (buffer: ArrayBuffer, byteOffset: number, length: number) 
 // What a sendAllAsync that sent everything at once returns: one promise, settled once, for every such call (a
 // settled promise holds nothing of the call); a new one per message was 48 bytes more to allocate and, on a
 // server with many connections, one more cache line out of the cache by the time the connection comes round.
-const SENT: Promise<void> = Promise.resolve();
+const SENT: Promise<void> = Object.freeze(Promise.resolve());
 
 /** recvIntoAsync's arguments while it waits. */
 interface RecvIntoState {
@@ -792,7 +792,12 @@ export class Socket {
     return data;
   }
 
-  /** `recvInto` once bytes arrive: the count (0 at end of stream). A short read makes the next one wait first. */
+  /**
+   * `recvInto` once bytes arrive: the count (0 at end of stream). A short read makes the next one wait first. The
+   * buffer is read as it is when the bytes arrive: if by then the window is gone (the buffer was transferred,
+   * detached or resized below it; with no `length`, left with nothing at `offset`), the call rejects with
+   * `ERR_INVALID_STATE` and reads nothing.
+   */
   recvIntoAsync(buffer: BytesLike, offset?: number, length?: number, options?: AsyncOptions): Promise<number> {
     try {
       const signal = checkOptions(options);
@@ -830,8 +835,13 @@ export class Socket {
     this.#drained = false; // readiness was reported
     const fd = this.#live('recv');
     const off = st.offset ?? 0;
-    if (byteLengthOf(st.buffer) < off + st.want) throw windowChanged('recv', off, st.want);
-    return this.#recvIntoOnce(fd, st.buffer, st.offset, st.length, st.want);
+    const total = byteLengthOf(st.buffer);
+    // A window of a given length must still be there whole; "the rest from offset" (no length), as it is now,
+    // must not be empty unless it was so from the start (a read of 0 bytes).
+    if (st.length !== undefined ? total < off + st.length : total < off || (total === off && st.want > 0)) {
+      throw windowChanged('recv', off, st.length);
+    }
+    return this.#recvIntoOnce(fd, st.buffer, st.offset, st.length, st.length ?? total - off);
   }
 
   static #recvIntoWholeRetry(this: Socket, buffer: BytesLike): number | null {

@@ -937,6 +937,44 @@ describe('attempt(): every system call of the async methods, one non-blocking at
     expect(a.names().filter((n) => n.startsWith('recvInto'))).toEqual(['recvInto:null']); // the whole buffer's first try
   });
 
+  it('recvIntoAsync with an offset and no length reads the rest of the buffer as it is when the bytes arrive', async () => {
+    const Resizable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void };
+    const [a, b] = recordingPair();
+    b.send('x');
+    expect((await a.recvAsync(16)).toString()).toBe('x'); // short: the reads below wait before they try
+    // Shrunk from 16 to 12 while it waits: the rest from offset 8 is 4 bytes now, and they are read.
+    const rab = new Resizable(16, { maxByteLength: 32 });
+    const view = new Uint8Array(rab); // tracks the buffer's length
+    const p = a.recvIntoAsync(view, 8);
+    await tick(10);
+    rab.resize(12);
+    b.send('abcdef');
+    expect(await p).toBe(4);
+    expect(Buffer.from(rab).subarray(8).toString()).toBe('abcd');
+    // Full (4 of the 4 there were): the next read tries at once.
+    expect(await a.recvIntoAsync(view, 8)).toBe(2);
+    // Short against the buffer as it was at the read: grown to 32 while it waited, 12 of 24 is short, and the
+    // next read waits first (no would-block attempt).
+    a.calls = [];
+    const q = a.recvIntoAsync(view, 8);
+    await tick(10);
+    rab.resize(32);
+    b.send('0123456789ab');
+    expect(await q).toBe(12);
+    const r = a.recvIntoAsync(view, 8);
+    await tick(10);
+    b.send('z');
+    expect(await r).toBe(1);
+    expect(a.names()).toEqual(['recvInto', 'recvInto']);
+    // Nothing left at the offset (resized to it): rejects, and reads nothing.
+    const t = a.recvIntoAsync(view, 8);
+    await tick(10);
+    rab.resize(8);
+    b.send('end');
+    await expect(t).rejects.toMatchObject({ code: 'ERR_INVALID_STATE', message: expect.stringMatching(/no bytes left to receive into at offset 8/) });
+    expect((await a.recvAsync(16)).toString()).toBe('end');
+  });
+
   it('sendAllAsync that sends everything at once returns one shared, settled promise', async () => {
     const [a, b] = recordingPair();
     const p1 = a.sendAllAsync('ab');
@@ -1133,6 +1171,8 @@ describe('attempt(): every system call of the async methods, one non-blocking at
       /^fd \d+ {2}send\(5 bytes\) {2}# sendAllAsync -> 5 sent$/m,
       /^fd \d+ {2}send\(3 bytes\) {2}# sendAllAsync -> 3 sent$/m,
       /^fd \d+ {2}recv\(8\) {2}# recvIntoAsync -> 3 bytes$/m,
+      // After recvAsync's short read, recvIntoAsync waits before any attempt: the wait still names it.
+      /^fd \d+ {2}wait readable \(uv_poll\) {2}# recvIntoAsync returns a pending promise; the event loop runs -> pending$/m,
     ];
     for (const re of expected) expect(stderr).toMatch(re);
     if (/connectAsync -> EINPROGRESS/.test(stderr)) expect(stderr).toMatch(/^fd \d+ {2}getsockopt\(SOL_SOCKET, SO_ERROR\) {2}# connectAsync -> 0$/m);

@@ -4,7 +4,7 @@
  * select and poll hand the kernel the whole fd list on every wait, epoll registers each fd once.
  */
 import { Buffer } from 'node:buffer';
-import { Socket, type AsyncCall, type AttemptArg, type AttemptResult } from '../socket';
+import { Socket, type AsyncCall, type AsyncOptions, type AttemptArg, type AttemptResult } from '../socket';
 import type { Address, AddressInput } from '../address';
 import { errnoName, type BytesLike, type Data } from '../errors';
 import type { Accepted } from '../raw';
@@ -41,8 +41,17 @@ const where = (a: AddressInput): string =>
 
 /** A Socket that prints its system calls. */
 export class TracedSocket extends Socket {
-  // Which of recvAsync and recvIntoAsync made the last read: a wait names only its system call ('recv').
+  // Which of recvAsync and recvIntoAsync was called last: a wait names only its system call ('recv'), and a
+  // read after a short one waits before any attempt.
   #recvMethod = 'recvAsync';
+  override recvAsync(size: number, options?: AsyncOptions): Promise<Buffer> {
+    this.#recvMethod = 'recvAsync';
+    return super.recvAsync(size, options);
+  }
+  override recvIntoAsync(buffer: BytesLike, offset?: number, length?: number, options?: AsyncOptions): Promise<number> {
+    this.#recvMethod = 'recvIntoAsync';
+    return super.recvIntoAsync(buffer, offset, length, options);
+  }
   constructor(family?: number, type?: number, protocol = 0, fileno?: number) {
     super(family, type, protocol, fileno);
     // An fd taken over (an accepted one, one handed to a thread) was created by the call that says so.
@@ -162,7 +171,6 @@ export class TracedSocket extends Socket {
   // attempt, would-blocks included, marked with the method that made it.
   protected override attempt(call: AsyncCall, fd: number, arg?: AttemptArg, offset?: number, length?: number): AttemptResult {
     const what = asyncCallText(call, arg, length);
-    if (call === 'recv' || call === 'recvInto') this.#recvMethod = call === 'recv' ? 'recvAsync' : 'recvIntoAsync';
     try {
       const r = super.attempt(call, fd, arg, offset, length);
       trace(fd, what, asyncResultText(call, r), r === null);
