@@ -802,12 +802,14 @@ export class Socket {
     try {
       const signal = checkOptions(options);
       // The whole buffer (the usual case): no window to keep while it waits (the buffer is the wait's state),
-      // and its byte length is read after each read, for the short-read test, not kept. Checked before any wait,
-      // as recvAsync checks its size. An empty one takes the window's way: 0 read then means end of stream.
-      if (offset === undefined && length === undefined && byteLengthOf(raw.checkBuffer(buffer)) > 0) {
+      // and its byte length is read again before each read, for the short-read test, not kept. Checked before
+      // any wait, as recvAsync checks its size. An empty one takes the window's way: 0 read then means end of
+      // stream.
+      const total = byteLengthOf(raw.checkBuffer(buffer));
+      if (offset === undefined && length === undefined && total > 0) {
         const fd = this.#async('recv', signal);
         if (!this.#drained) {
-          const n = this.#recvIntoWhole(fd, buffer);
+          const n = this.#recvIntoOnce(fd, buffer, undefined, undefined, total);
           if (n !== null) return Promise.resolve(n);
         }
         return this.#until(WATCH_READ, 'recv', signal, Socket.#recvIntoWholeRetry, buffer);
@@ -847,19 +849,14 @@ export class Socket {
   static #recvIntoWholeRetry(this: Socket, buffer: BytesLike): number | null {
     this.#drained = false;
     const fd = this.#live('recv');
-    if (byteLengthOf(buffer) === 0) throw windowChanged('recv', 0, undefined);
-    return this.#recvIntoWhole(fd, buffer);
+    const total = byteLengthOf(buffer);
+    if (total === 0) throw windowChanged('recv', 0, undefined);
+    return this.#recvIntoOnce(fd, buffer, undefined, undefined, total);
   }
 
   #recvIntoOnce(fd: number, buffer: BytesLike, offset: number | undefined, length: number | undefined, want: number): number | null {
     const n = this.attempt('recvInto', fd, buffer, offset, length) as number | null;
     if (n !== null) this.#drained = this.#stream && n < want;
-    return n;
-  }
-
-  #recvIntoWhole(fd: number, buffer: BytesLike): number | null {
-    const n = this.attempt('recvInto', fd, buffer) as number | null;
-    if (n !== null) this.#drained = this.#stream && n < byteLengthOf(buffer);
     return n;
   }
 

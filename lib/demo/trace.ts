@@ -33,8 +33,8 @@ function optionPrefix(level: number): string {
 
 const levelName = (level: number): string => (level === constants.SOL_SOCKET ? 'SOL_SOCKET' : nameOf('IPPROTO_', level));
 
-/** The async method behind a wait, by the system call it waits to retry. */
-const ASYNC_METHOD: Readonly<Record<string, string>> = { accept: 'acceptAsync', connect: 'connectAsync', recv: 'recvAsync', send: 'sendAllAsync' };
+/** The async method behind a wait, by the system call it waits to retry ('recv': TracedSocket#recvMethod). */
+const ASYNC_METHOD: Readonly<Record<string, string>> = { accept: 'acceptAsync', connect: 'connectAsync', send: 'sendAllAsync' };
 
 const where = (a: AddressInput): string =>
   'path' in a ? JSON.stringify(a.path) : `('${(a as { address: string }).address}', ${(a as { port: number }).port})`;

@@ -112,12 +112,12 @@ async function measure(kind, o, bins, tmp, ll) {
     } finally {
       gen.kill('SIGTERM');
     }
+    const dump = path.join(tmp, `${path.basename(out).replace('%p', String(proc.pid))}.1`);
     if (o.keep) {
       fs.mkdirSync(o.keep, { recursive: true });
-      fs.copyFileSync(path.join(tmp, `${path.basename(out).replace('%p', String(proc.pid))}.1`), path.join(o.keep, `callgrind.${kind.replace(/\W+/g, '_')}`));
+      fs.copyFileSync(dump, path.join(o.keep, `callgrind.${kind.replace(/\W+/g, '_')}`));
     }
     if (!(messages > 0)) throw new Error(`${kind}: no messages counted (is the server answering under valgrind?)`);
-    const dump = path.join(tmp, `${path.basename(out).replace('%p', String(proc.pid))}.1`);
     let totals = null;
     let events = null;
     for (const line of fs.readFileSync(dump, 'utf8').split('\n')) {
