@@ -1,10 +1,11 @@
 /**
  * `--trace` as a reader meets it: the idle rounds of the polling models fold into one line with a count, so that
- * an idle server does not bury the lesson, and what is printed in full is each distinct line once.
+ * an idle server does not bury the lesson, and what is printed in full is each distinct line once; and the
+ * multiplexing models' rounds as the trace shows them: every ready client read, then the answers.
  * (What each model's trace shows is checked, model by model, in demo.test.ts from the registry's `traceShows`.)
  */
 import { describe, expect, it } from 'vitest';
-import { CONFIGS, DemoServer, cleanUpDemo, converse, io, runnable, setWaitMs } from './helpers/demo';
+import { CONFIGS, Client, DemoServer, cleanUpDemo, converse, expectAnswer, io, runnable, setWaitMs } from './helpers/demo';
 import { checkFdLeaks } from './helpers/fds';
 
 checkFdLeaks();
@@ -35,5 +36,40 @@ describe.each(runnable(CONFIGS.filter((c) => c.name in IDLE), 'idle folding'))('
     // Unfolded, 1.2 s idle is about 5 selector waits or 100 nonblocking passes of 2 lines each.
     expect(lines.length, s.stderr).toBeLessThan(60);
     expect(s.stderr, 'a result that ends in a colon').not.toMatch(/: $/m);
+  }, T);
+});
+
+/** The models whose loop reads every ready client before it answers any (lib/demo/models/multiplex.ts). */
+const BURST = ['select', 'poll', 'epoll'];
+
+describe.each(runnable(CONFIGS.filter((c) => BURST.includes(c.name)), 'answers in a burst'))('--io $name --trace', (cfg) => {
+  it('reads every client its wait reports ready before it answers any of them', async () => {
+    const s = await DemoServer.start(io(cfg.model, ['--trace']));
+    const a = await Client.connect(s, 'a');
+    await a.welcome();
+    const b = await Client.connect(s, 'b');
+    await b.welcome();
+    // Stopped, the server cannot take the first message before the second is there: its next wait reports both.
+    expect(s.proc.kill('SIGSTOP')).toBe(true);
+    try {
+      await new Promise<void>((resolve, reject) => a.sock.write('first', (e) => (e ? reject(e) : resolve())));
+      await new Promise<void>((resolve, reject) => b.sock.write('second', (e) => (e ? reject(e) : resolve())));
+    } finally {
+      s.proc.kill('SIGCONT');
+    }
+    for (const c of [a, b]) {
+      await c.until(() => c.pending > 0, 'an answer');
+      expectAnswer(c.take().toString('latin1'), c.name);
+    }
+    await a.exit();
+    await b.exit();
+    await s.loggedClose(b.localPort);
+    // The wait that reported both, then their two reads, then their two answers.
+    const lines = s.stderr.split('\n');
+    const both = lines.findIndex((l) => /^(select|poll|epoll) .*-> 2 ready/.test(l));
+    expect(both, s.stderr).toBeGreaterThanOrEqual(0);
+    const calls = lines.slice(both + 1, both + 5).map((l) => l.replace(/^fd \d+ +/, ''));
+    expect(calls.slice(0, 2).sort(), s.stderr).toEqual(['recv(1024) -> 5 bytes', 'recv(1024) -> 6 bytes']);
+    for (const c of calls.slice(2)) expect(c, s.stderr).toMatch(/^send\(\d bytes\) -> \d sent$/);
   }, T);
 });

@@ -15,6 +15,13 @@ const PEER_GONE = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTCONN', 'EHOS
 // One read buffer for every connection of this thread: a read is handled before the next one starts.
 const scratch = Buffer.allocUnsafe(MESSAGE_SIZE);
 
+// What a read did: nothing (would block, or no input wanted), read (a message, the end of the stream, or an error
+// that ended the session), or read a message whose answer is now queued.
+const NOTHING = 0;
+const READ = 1;
+const ANSWERED = 2;
+type Read = typeof NOTHING | typeof READ | typeof ANSWERED;
+
 export class Connection {
   readonly session: Session;
   /** The events its model's selector watches for it now (0: not registered): kept by the model. */
@@ -59,17 +66,30 @@ export class Connection {
    * for level-triggered select, poll and epoll: what is left is reported again. Returns whether anything was read.
    */
   onReadable(): boolean {
-    if (!this.session.wantsInput) return false;
+    const got = this.#read();
+    if (got === ANSWERED) this.onWritable(); // answer at once; wait for writability only if the socket is full
+    return got !== NOTHING;
+  }
+
+  /**
+   * Reads one message, as onReadable, and queues its answer without sending it: for a driver that reads every
+   * ready client first and answers them after (multiplex.ts). Returns whether an answer is now queued.
+   */
+  receive(): boolean {
+    return this.#read() === ANSWERED;
+  }
+
+  #read(): Read {
+    if (!this.session.wantsInput) return NOTHING;
     let n: number | null;
     try {
       n = this.sock.recvInto(scratch); // all of it: MESSAGE_SIZE bytes
     } catch (err) {
       this.#fail(err);
-      return true;
+      return READ;
     }
-    if (n === null) return false;
-    if (this.session.received(scratch, n)) this.onWritable(); // answer at once; wait for writability only if the socket is full
-    return true;
+    if (n === null) return NOTHING;
+    return this.session.received(scratch, n) ? ANSWERED : READ;
   }
 
   /** Sends queued output until it is all sent or the socket would block. Returns whether anything was sent. */

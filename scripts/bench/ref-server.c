@@ -1,6 +1,7 @@
 /* The C reference server for the demo benchmark: the demo protocol on one epoll loop, level-triggered,
- * non-blocking, one read per readiness report and the answer sent at once: the same design as sockfd's
- * epoll model, without JavaScript. Usage: ref-server <port>. Prints "listening" when ready. */
+ * non-blocking, one read per readiness report, every ready client read before the round's answers are sent: the
+ * same design as sockfd's epoll model (lib/demo/models/multiplex.ts), without JavaScript. Usage: ref-server
+ * <port>. Prints "listening" when ready. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -39,8 +40,10 @@ int main(int argc, char** argv) {
   epoll_ctl(ep, EPOLL_CTL_ADD, ls, &e);
   struct epoll_event evs[1024];
   char buf[1024], answer[8];
+  int due[1024]; /* the clients read this round, answered after the reads */
   for (;;) {
     int r = epoll_wait(ep, evs, 1024, -1);
+    int nd = 0;
     for (int k = 0; k < r; k++) {
       int fd = evs[k].data.fd;
       if (fd == ls) {
@@ -60,8 +63,11 @@ int main(int argc, char** argv) {
         close(fd);
         continue;
       }
+      due[nd++] = fd;
+    }
+    for (int k = 0; k < nd; k++) {
       int m = snprintf(answer, sizeof(answer), "%d", rand() % 100 + 1);
-      send(fd, answer, m, MSG_NOSIGNAL);
+      send(due[k], answer, m, MSG_NOSIGNAL);
     }
   }
 }
