@@ -804,15 +804,17 @@ export class Socket {
       // The whole buffer (the usual case): no window to keep while it waits (the buffer is the wait's state),
       // and its byte length is read again before each read, for the short-read test, not kept. Checked before
       // any wait, as recvAsync checks its size. An empty one takes the window's way: 0 read then means end of
-      // stream.
-      const total = byteLengthOf(raw.checkBuffer(buffer));
-      if (offset === undefined && length === undefined && total > 0) {
-        const fd = this.#async('recv', signal);
-        if (!this.#drained) {
-          const n = this.#recvIntoOnce(fd, buffer, undefined, undefined, total);
-          if (n !== null) return Promise.resolve(n);
+      // stream. A window is checked by checkWindow alone (the buffer once, then offset and length).
+      if (offset === undefined && length === undefined) {
+        const total = byteLengthOf(raw.checkBuffer(buffer));
+        if (total > 0) {
+          const fd = this.#async('recv', signal);
+          if (!this.#drained) {
+            const n = this.#recvIntoOnce(fd, buffer, undefined, undefined, total);
+            if (n !== null) return Promise.resolve(n);
+          }
+          return this.#until(WATCH_READ, 'recv', signal, Socket.#recvIntoWholeRetry, buffer);
         }
-        return this.#until(WATCH_READ, 'recv', signal, Socket.#recvIntoWholeRetry, buffer);
       }
       const [, , want] = raw.checkWindow(buffer, offset, length);
       const fd = this.#async('recv', signal);

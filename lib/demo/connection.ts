@@ -73,10 +73,10 @@ export class Connection {
 
   /**
    * Reads one message, as onReadable, and queues its answer without sending it: for a driver that reads every
-   * ready client first and answers them after (multiplex.ts). Returns whether an answer is now queued.
+   * ready client first and answers them after with onWritable (multiplex.ts).
    */
-  receive(): boolean {
-    return this.#read() === ANSWERED;
+  receive(): void {
+    this.#read();
   }
 
   #read(): Read {
