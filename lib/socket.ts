@@ -104,19 +104,27 @@ const BufferView: new (buffer: ArrayBuffer, byteOffset: number, length: number) 
 // server with many connections, one more cache line out of the cache by the time the connection comes round.
 const SENT: Promise<void> = Object.freeze(Promise.resolve());
 
+// The states of a waiting call are made by constructors, not object literals, as Readiness's waiters are (see
+// there): V8 may move all of a literal's later objects to the old generation for good if the first ones it saw
+// lived long, as a server's first waits do while its clients connect.
+
 /** recvIntoAsync's arguments while it waits. */
-interface RecvIntoState {
-  readonly buffer: BytesLike;
-  readonly offset: number | undefined;
-  readonly length: number | undefined;
-  readonly want: number;
+class RecvIntoState {
+  constructor(
+    readonly buffer: BytesLike,
+    readonly offset: number | undefined,
+    readonly length: number | undefined,
+    readonly want: number,
+  ) {}
 }
 
 /** sendAllAsync's progress while it waits. */
-interface SendState {
-  readonly bytes: Uint8Array;
-  readonly total: number;
-  sent: number;
+class SendState {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly total: number,
+    public sent: number,
+  ) {}
 }
 
 const disposeSymbol: typeof Symbol.dispose = Symbol.dispose ?? (Symbol.for('nodejs.dispose') as typeof Symbol.dispose);
@@ -831,7 +839,7 @@ export class Socket {
   // A window's arguments wait in an object of their own (a state, not a closure: see #recvRetry), made only when
   // the call has to wait.
   #recvIntoWait(signal: AbortSignal | undefined, buffer: BytesLike, offset: number | undefined, length: number | undefined, want: number): Promise<number> {
-    const st: RecvIntoState = { buffer, offset, length, want };
+    const st = new RecvIntoState(buffer, offset, length, want);
     return this.#until(WATCH_READ, 'recv', signal, Socket.#recvIntoRetry, st);
   }
 
@@ -884,7 +892,7 @@ export class Socket {
       // The rest waits: from a fixed-length view of the call's bytes, which a later shrink cannot stretch.
       let bytes = asBytes(first);
       if (bytes.byteLength > total) bytes = bytes.subarray(0, total);
-      const state: SendState = { bytes, total, sent: n ?? 0 };
+      const state = new SendState(bytes, total, n ?? 0);
       if (n !== null && this.#sendMore(fd, state) !== null) return SENT;
       return this.#until(WATCH_WRITE, 'send', signal, Socket.#sendRetry, state);
     } catch (err) {
