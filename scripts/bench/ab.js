@@ -6,7 +6,8 @@
 //
 //   node scripts/bench/ab.js --a /path/to/old --b /path/to/new [--conns 100[,1000...]] [--ms 4000] [--rounds 3] MODEL...
 //
-// MODEL: a demo model (`--io`), `node:net` (this checkout's net-server.js), `C` (the C epoll reference) or `C-uring`
+// MODEL: a demo model (`--io`), `node:net` (this checkout's net-server.js), `floor` (floor-server.js: the async
+// model's design with nothing else, to set its cost apart from the library's), `C` (the C epoll reference) or `C-uring`
 // (the C io_uring reference); the C ones are the same on both sides (a check of the method: about 1.00). --ms is
 // a pairing's measured time, both servers' turns together. Prints, per model, each pairing's CPU per message of
 // A and B in ns and B/A, and the median B/A.

@@ -9,7 +9,7 @@
 //
 //   node scripts/bench/instr.js [--conns 100] [--secs 8] [--dir CHECKOUT] [--keep DIR] SERVER...
 //
-// SERVER: a demo model (`--io`), `node:net` (net-server.js) or `C` (the C epoll reference). Prints, per server:
+// SERVER: a demo model (`--io`), `node:net` (net-server.js), `floor` (floor-server.js) or `C` (the C epoll reference). Prints, per server:
 // user-space instructions per message (Ir), first-level data cache misses (D1) and last-level misses (LL) per
 // message, and Ir as a multiple of C's when C is listed. Kernel work is not counted: callgrind sees user space
 // only (which is where the servers differ; see the README's "What the server figures say"). Needs valgrind

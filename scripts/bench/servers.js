@@ -46,6 +46,7 @@ function startServer(kind, bins, dir = root, { wrap = [], timeoutMs = 10000 } = 
   let args;
   if (kind === 'C') [cmd, args] = [bins.ref, ['0']];
   else if (kind === 'C-uring') [cmd, args] = [bins.refUring, ['0']];
+  else if (kind === 'floor') [cmd, args] = [process.execPath, [path.join(dir, 'scripts', 'bench', 'floor-server.js'), '0']];
   else if (kind === 'node:net') [cmd, args] = [process.execPath, [path.join(__dirname, 'net-server.js'), '0']];
   else {
     // `epoll --workers 2`: the model, then its own options.
