@@ -129,3 +129,29 @@ export function listenOverflows(): number {
   if (i < 0) throw new Error('no ListenOverflows in /proc/net/netstat');
   return Number(values[i]);
 }
+
+/**
+ * Whether every thread of `pid` is stopped (SIGSTOP): the state letter of /proc/<pid>/task/<tid>/stat. A stop
+ * takes effect when each thread next leaves the kernel, not when kill() returns: a thread woken from a wait by
+ * the signal may still finish that wait (a select that saw data arrive in between returns it) before it stops.
+ */
+export function stopped(pid: number): boolean {
+  let tasks: string[];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return false; // gone
+  }
+  for (const t of tasks) {
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+    } catch {
+      continue; // a thread that just ended
+    }
+    // "tid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ')'.
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (state !== 'T' && state !== 't') return false;
+  }
+  return true;
+}
