@@ -150,7 +150,7 @@ export function stopped(pid: number): boolean {
       continue; // a thread that just ended
     }
     // "tid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ')'.
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    const state = stat.charAt(stat.lastIndexOf(')') + 2);
     if (state !== 'T' && state !== 't') return false;
   }
   return true;
