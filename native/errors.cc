@@ -84,6 +84,8 @@ const char* ExtraErrnoName(int err) {
   }
 }
 
+}  // namespace
+
 size_t ElementSize(napi_typedarray_type type) {
   switch (type) {
     case napi_int8_array:
@@ -105,8 +107,6 @@ size_t ElementSize(napi_typedarray_type type) {
       return 0;
   }
 }
-
-}  // namespace
 
 std::string ErrnoName(int err) {
   // libuv's names are Node's names: util.getSystemErrorName(-err) gives the same string.

@@ -19,7 +19,17 @@
 // JavaScript as the watcher's id (the JavaScript side's index of its callback) and its value, both read from
 // the handle alone: on a server with thousands of connections every object a delivery reads is a cache miss,
 // and the watcher object, its callback's reference and V8's handle for it were three of them.
+//
+// Reads at readiness (the async methods' recvIntoAsync into a whole buffer): as libuv reads a stream as soon as
+// its poll reports it readable and hands the bytes up, the delivery makes the recv of an armed watcher itself,
+// right before the call into JavaScript that delivers its entry, instead of JavaScript calling back into the
+// addon for it: one recv per ready fd, in the libuv callback that found it ready, as libuv's own reads are made.
+// What to read into is the buffer the watcher was last given (setReadTarget, held weakly: the waiting call holds
+// it), and whether to read at all the watcher's slot in an Int32Array the JavaScript side shares with the addon
+// (setWatchArm): JavaScript arms it when a call waits with that buffer and disarms it when the call goes, at no
+// cost of a call into the addon; the addon writes back the outcome. See ReadArmed.
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <uv.h>
 #ifdef __linux__
 #include <sys/epoll.h>
@@ -57,6 +67,7 @@ struct alignas(64) Handle {
   int queued_events = 0;
   Registry* registry = nullptr;
   int fd = -1;
+  napi_ref read_target = nullptr;  // weak: the buffer an armed read goes into (setReadTarget), or null
 };
 static_assert(std::is_standard_layout<Handle>::value && offsetof(Handle, poll) == 0,
               "a Handle's address is its uv_poll_t's");
@@ -78,6 +89,7 @@ struct Registry {
   napi_ref batch_fn = nullptr;     // function(n): entries 0 .. n-1 are in batch_out
   napi_ref batch_out = nullptr;    // Int32Array: entry i's value (events, or a negative libuv error) at i, its id at kBatch + i
   napi_ref batch_state = nullptr;  // the JavaScript side's table of callbacks by id (getWatchBatch gives it out)
+  napi_ref arm = nullptr;          // Int32Array: the armed reads' slots by id (setWatchArm), or null
   std::unique_ptr<Napi::AsyncContext> batch_context;
 
   void MaybeFinish() {
@@ -108,6 +120,10 @@ void OnClose(uv_handle_t* h) {
 // Starts closing a handle: it leaves the table at once, so its fd can be watched again right away.
 void CloseHandle(Handle* handle) {
   Registry* reg = handle->registry;
+  if (handle->read_target != nullptr) {
+    napi_delete_reference(reg->env, handle->read_target);
+    handle->read_target = nullptr;
+  }
   auto it = reg->open.find(handle->fd);
   if (it != reg->open.end() && it->second == handle) reg->open.erase(it);
   handle->owner = nullptr;
@@ -137,6 +153,82 @@ bool AfterCall(napi_env env, napi_status st) {
 constexpr uint32_t kBatch = 256;
 void Deliver(Registry* reg);
 
+// An armed read's slot in the arm array (setWatchArm): the Int32Array's elements 2 * id (the state) and
+// 2 * id + 1 (the outcome). JavaScript sets kArmed and kIdle; the addon, having tried the read, kRead (the
+// outcome: the byte count, 0 at end of stream, -errno for a failed recv, or kWindowGone when the buffer had no
+// bytes left: detached, or resized to nothing) or kWouldBlock (readiness was a hint: nothing to read after all).
+constexpr int32_t kIdle = 0;
+constexpr int32_t kArmed = 1;
+constexpr int32_t kRead = 2;
+constexpr int32_t kWouldBlock = 3;
+constexpr int32_t kWindowGone = INT32_MIN;
+
+// The slots are read and written as atomics (relaxed: nothing else is ordered by them): the package's array is
+// its thread's alone, but one handed to setWatchArm may be a view of a SharedArrayBuffer that another thread
+// writes meanwhile.
+int32_t LoadSlot(const int32_t* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+void StoreSlot(int32_t* p, int32_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+
+// The bytes of a read target, without throwing (BytesOf's kinds: a view in one call, else an ArrayBuffer, a
+// typed array or a DataView); false when it is none of them or Node-API refuses (the environment is stopping).
+bool TargetBytes(napi_env env, napi_value v, Bytes* out) {
+  void* data = nullptr;
+  size_t length = 0;
+  bool is = false;
+  if (napi_get_buffer_info(env, v, &data, &length) == napi_ok) {
+  } else if (napi_is_arraybuffer(env, v, &is) == napi_ok && is) {
+    if (napi_get_arraybuffer_info(env, v, &data, &length) != napi_ok) return false;
+  } else if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
+    napi_typedarray_type type;
+    size_t count = 0;
+    if (napi_get_typedarray_info(env, v, &type, &count, &data, nullptr, nullptr) != napi_ok) return false;
+    length = count * ElementSize(type);
+  } else if (napi_is_dataview(env, v, &is) == napi_ok && is) {
+    if (napi_get_dataview_info(env, v, &length, &data, nullptr, nullptr) != napi_ok) return false;
+  } else {
+    return false;
+  }
+  *out = Bytes{static_cast<uint8_t*>(data), data == nullptr ? 0 : length};  // no pointer: detached
+  return true;
+}
+
+// The read of a readable watcher whose slot is armed, in the delivery, before the call into JavaScript that
+// delivers its entry (no JavaScript runs between the two). One recv, into the target as it is now: its pointer
+// and length read once (a growable SharedArrayBuffer that another thread grows only gets longer, and a
+// resizable ArrayBuffer is resized by this thread alone). The slot is left armed, and JavaScript reads as
+// usual, when there is no target to read into (collected, or the environment is stopping).
+void ReadArmed(napi_env env, Handle* h, int32_t* slot) {
+  if (h->read_target == nullptr) return;
+  napi_value target = nullptr;
+  Bytes b;
+  if (napi_get_reference_value(env, h->read_target, &target) != napi_ok || target == nullptr ||
+      !TargetBytes(env, target, &b)) {
+    return;
+  }
+  int32_t outcome;
+  if (b.length == 0) {
+    outcome = kWindowGone;
+  } else {
+    // At most INT32_MAX bytes, so that the count fits the slot (a shorter read than the buffer is a read).
+    ssize_t n;
+    do {
+      n = ::recv(h->fd, b.data, std::min<size_t>(b.length, INT32_MAX), 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      int err = errno;
+      if (err == EAGAIN || err == EWOULDBLOCK) {
+        StoreSlot(&slot[0], kWouldBlock);
+        return;
+      }
+      outcome = -err;
+    } else {
+      outcome = static_cast<int32_t>(n);
+    }
+  }
+  StoreSlot(&slot[1], outcome);
+  StoreSlot(&slot[0], kRead);
+}
+
 // uv_poll_start that cannot abort the process. libuv adds the fd to its epoll set only at the next loop
 // iteration, and calls abort() if that epoll_ctl fails with anything but EEXIST. uv_poll_init checked the fd
 // once, but what was fine then may not be now: an epoll fd nested deeper since (ELOOP), say. So add it here,
@@ -163,6 +255,7 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
                        {InstanceMethod<&Watcher::Update>("update"), InstanceMethod<&Watcher::Stop>("stop"),
                         InstanceMethod<&Watcher::RefHandle>("ref"), InstanceMethod<&Watcher::UnrefHandle>("unref"),
                         InstanceMethod<&Watcher::HasRef>("hasRef"),
+                        InstanceMethod<&Watcher::SetReadTarget>("setReadTarget"),
                         InstanceMethod<&Watcher::IsActive>("isActive")});
   }
 
@@ -310,6 +403,20 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     return info.Env().Undefined();
   }
 
+  // setReadTarget(buffer): what an armed read of this watcher goes into (see the top of this file). Held weakly:
+  // a read is made only while a call waits with it, which holds it; a buffer collected meanwhile is no target.
+  // The buffer is checked here (any ArrayBufferView or ArrayBuffer) and looked at again at each read.
+  Napi::Value SetReadTarget(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    BytesOf(env, info[0], "buffer");  // the TypeError, before anything changes
+    Handle* h = Live("watch");
+    napi_ref target = nullptr;
+    if (napi_create_reference(env, info[0], 0, &target) != napi_ok) ThrowErrno(env, ENOMEM, "watch");
+    if (h->read_target != nullptr) napi_delete_reference(env, h->read_target);
+    h->read_target = target;
+    return env.Undefined();
+  }
+
   Napi::Value IsActive(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), Active()); }
 
   Napi::Value RefHandle(const Napi::CallbackInfo& info) {
@@ -445,6 +552,19 @@ void Deliver(Registry* reg) {
     napi_value fn, out;
     ok = napi_get_reference_value(env, reg->batch_fn, &fn) == napi_ok && fn != nullptr &&
          napi_get_reference_value(env, reg->batch_out, &out) == napi_ok && out != nullptr;
+    // The arm array (the module's own, never detached; JavaScript replaces it with a longer one as ids grow),
+    // looked at afresh for each chunk: JavaScript ran between two.
+    int32_t* arm = nullptr;
+    size_t arm_length = 0;
+    napi_value arm_value = nullptr;
+    napi_typedarray_type arm_type;
+    void* arm_data = nullptr;
+    if (ok && reg->arm != nullptr && napi_get_reference_value(env, reg->arm, &arm_value) == napi_ok &&
+        arm_value != nullptr &&
+        napi_get_typedarray_info(env, arm_value, &arm_type, &arm_length, &arm_data, nullptr, nullptr) == napi_ok &&
+        arm_type == napi_int32_array && arm_data != nullptr) {
+      arm = static_cast<int32_t*>(arm_data);
+    }
     int32_t values[kBatch];
     int32_t ids[kBatch];
     uint32_t n = 0;
@@ -453,6 +573,10 @@ void Deliver(Registry* reg) {
       if (h->owner == nullptr || (h->queued_status == 0 && !h->started)) continue;  // stopped, or paused, since
       ids[n] = h->id;
       values[n++] = h->queued_status < 0 ? h->queued_status : h->queued_events;
+      if (arm != nullptr && h->queued_status == 0 && (h->queued_events & UV_READABLE) != 0 &&
+          static_cast<size_t>(h->id) < arm_length / 2 && LoadSlot(&arm[2 * static_cast<size_t>(h->id)]) == kArmed) {
+        ReadArmed(env, h, arm + 2 * static_cast<size_t>(h->id));
+      }
     }
     napi_value count;
     if (ok && n > 0 && napi_create_uint32(env, n, &count) == napi_ok) {
@@ -531,6 +655,22 @@ Napi::Value SetWatchBatch(const Napi::CallbackInfo& info) {
   reg->batch_out = out;
   reg->batch_state = state;
   reg->batch_context = std::move(context);
+  return env.Undefined();
+}
+
+// setWatchArm(arm: Int32Array): the armed reads' slots, two elements per batched watcher id (see ReadArmed); a
+// later call replaces the array (the JavaScript side grows it as its ids grow). After setWatchBatch.
+Napi::Value SetWatchArm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    ThrowTypeError(env, "The \"arm\" argument must be an instance of Int32Array");
+  }
+  Registry* reg = static_cast<Registry*>(env.GetInstanceData<Registry>());
+  if (reg == nullptr || reg->tearing_down) ThrowErrno(env, ECANCELED, "watch");
+  napi_ref arm = nullptr;
+  if (napi_create_reference(env, info[0], 1, &arm) != napi_ok) ThrowErrno(env, ENOMEM, "watch");
+  if (reg->arm != nullptr) napi_delete_reference(env, reg->arm);
+  reg->arm = arm;
   return env.Undefined();
 }
 
@@ -620,6 +760,7 @@ void InitWatcher(Napi::Env env, Napi::Object exports) {
   }
   exports.Set("Watcher", Watcher::Define(env));
   exports.Set("setWatchBatch", Napi::Function::New(env, SetWatchBatch, "setWatchBatch"));
+  exports.Set("setWatchArm", Napi::Function::New(env, SetWatchArm, "setWatchArm"));
   exports.Set("getWatchBatch", Napi::Function::New(env, GetWatchBatch, "getWatchBatch"));
 }
 

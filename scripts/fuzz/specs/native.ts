@@ -176,6 +176,40 @@ export function nativeSpecs(c: Ctx, h: SharedHooks): Spec[] {
       ],
     }),
     spec({
+      // The package's arm slots (watch.ts, armSlots), read by its deliveries: a call gives the addon the package's
+      // own array again (harmless) or something that is not an Int32Array (a TypeError); an Int32Array of the
+      // fuzzer's own is given and taken back at once (the package's reads would otherwise go unseen by the addon,
+      // which is safe but leaves the addon's reads untried for the rest of the run).
+      name: 'native.setWatchArm',
+      covers: 'native.setWatchArm',
+      call: (arm: unknown) => {
+        ensurePackageBatch();
+        try {
+          return (native.setWatchArm as (a: unknown) => void)(arm === 'package' ? watchModule.armSlots() : arm);
+        } finally {
+          native.setWatchArm(watchModule.armSlots());
+        }
+      },
+      kinds: [
+        a.g<unknown>(() => rng.pick<unknown>(['package', new Int32Array(rng.int(5)), new Int32Array(new SharedArrayBuffer(8))]),
+          () => rng.pick<unknown>([null, 5, {}, [], new Uint32Array(8), new Float64Array(2), 'arm'])),
+      ],
+    }),
+    spec({
+      // What a batched watcher's armed reads go into: any bytes (held weakly), else a TypeError; a stopped
+      // watcher's is EBADF. Only the package's Readiness arms a slot, so these targets are never read into.
+      name: 'native.Watcher#setReadTarget',
+      covers: 'native.Watcher',
+      call: (w: NativeWatcher, target: unknown) => callAs(w, w.setReadTarget, target),
+      kinds: [
+        a.g(() => {
+          const n = pool.watchers.filter((x): x is NativeWatcher => !(x instanceof s.Watcher));
+          return n.length ? rng.pick(n) : hostile<NativeWatcher>(Object.create(native.Watcher.prototype));
+        }),
+        a.buffer,
+      ],
+    }),
+    spec({
       name: 'native.Watcher methods',
       covers: 'native.Watcher',
       call: (w: NativeWatcher, m: (typeof WATCHER_METHODS)[number], arg: number) => callAs(w, w[m], arg),
