@@ -72,6 +72,12 @@ export interface NativeBinding {
   setWatchBatch(fn: (n: number) => void, out: Int32Array, state: object): void;
   /** The `state` given to setWatchBatch in this thread, or undefined. */
   getWatchBatch(): unknown;
+  /**
+   * The armed reads' slots of this thread's batched watchers: elements `2 * id` (the state: 0 idle, 1 armed, set
+   * by JavaScript; 2 read, 3 would block, set by the addon) and `2 * id + 1` (a read's outcome). A later call
+   * replaces the array. See native/watcher.cc, ReadArmed.
+   */
+  setWatchArm(arm: Int32Array): void;
   constants: Readonly<Record<string, number | string>>;
   IoUring: new (entries: number, setupFlags: number) => NativeIoUring;
   /** The kernel's IORING_FEAT_* bits, or -errno when io_uring_setup fails. */
@@ -125,4 +131,6 @@ export interface NativeWatcher {
   hasRef(): boolean;
   /** False once stopped: by stop(), by close(fd) of its fd, or by the environment's teardown. */
   isActive(): boolean;
+  /** What an armed read of this (batched) watcher reads into; held weakly. */
+  setReadTarget(buffer: unknown): void;
 }

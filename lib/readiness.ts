@@ -5,7 +5,12 @@
  * again: readiness is a hint, another waiter may have taken the bytes first.
  */
 import { abortError, errnoError, outOfRange } from './errors';
-import { batchedWatcher, pollError, type Watcher, WATCH_READ, WATCH_WRITE } from './watch';
+import { ARM_ARMED, ARM_IDLE, ARM_READ, ARM_WOULD_BLOCK, armSlots, batchedWatcher, batchIdOf, pollError, setReadTarget, type Watcher, WATCH_READ, WATCH_WRITE } from './watch';
+
+// What a reader's slot held when it left its queue (see Readiness#releaseReader), besides a read's outcome (a
+// count, -errno, or ARM_WINDOW_GONE): no read was made for it, or the addon's read met would-block.
+const NO_READ = -2147483647;
+const READ_WOULD_BLOCK = -2147483646;
 
 /**
  * A call waiting for readiness. A class, not an object literal: V8 tracks where each literal's objects are made
@@ -31,7 +36,7 @@ class Waiter {
    * method), its object as `self` and the call's state as `arg`, so that a wait allocates no closure and a
    * wake-up reads none.
    */
-  declare readonly retry: ((this: any, arg: any) => unknown) | null; // eslint-disable-line @typescript-eslint/no-explicit-any
+  declare readonly retry: ((this: any, arg: any, read?: number) => unknown) | null; // eslint-disable-line @typescript-eslint/no-explicit-any
   declare readonly self: unknown;
   declare readonly arg: unknown;
   /** Set by the promise's executor (capture), right after the waiter is made. */
@@ -42,9 +47,14 @@ class Waiter {
   /** Whether its Readiness follows it for that signal (the Readiness's own signal), not `sw.waiters`. */
   declare own: boolean;
   declare settled: boolean;
+  /**
+   * What the addon may read into for this call at readiness, before its retry (see {@link Readiness.until}), or
+   * undefined: the retry makes its own read.
+   */
+  declare readonly target: object | undefined;
 
   // Plain assignments, in one order (one hidden class), where class fields would define each field first.
-  constructor(syscall: string, read: boolean, owner: Readiness, retry: Waiter['retry'], self: unknown, arg: unknown, sw: SignalWaiters | undefined) {
+  constructor(syscall: string, read: boolean, owner: Readiness, retry: Waiter['retry'], self: unknown, arg: unknown, sw: SignalWaiters | undefined, target: object | undefined) {
     this.syscall = syscall;
     this.read = read;
     this.owner = owner;
@@ -56,6 +66,7 @@ class Waiter {
     this.sw = sw;
     this.own = false;
     this.settled = false;
+    this.target = target;
   }
 }
 
@@ -189,6 +200,10 @@ export class Readiness implements SignalOwner {
   // signal only then, and at close() or the signal's abort.
   #sw: SignalWaiters | null = null;
   #swCount = 0;
+  // The read target last given to the watcher (Watcher#setReadTarget), so that a wait with the same buffer as the
+  // last one (a connection's loop) arms its slot without a call into the addon. Kept until another takes its
+  // place or close(): one buffer per fd.
+  #target: object | undefined = undefined;
 
   constructor(fd: number) {
     this.fd = fd;
@@ -212,12 +227,20 @@ export class Readiness implements SignalOwner {
    * Calls `retry` (as `retry.call(self, arg)`) at each readiness for `events` until it returns non-null, and
    * resolves with that value; a throw from `retry` rejects with it. Otherwise as {@link wait}. The caller makes
    * its first attempt itself: `retry` runs only after a readiness.
+   *
+   * With a `target` (a read's whole buffer, for `events` WATCH_READ), the addon may make the read itself at the
+   * readiness, `recv(fd, target, its length, 0)`, while this call is the first reader (native/watcher.cc,
+   * ReadArmed), and `retry` is then called as `retry.call(self, arg, outcome)` to settle with it: the count, 0 at
+   * end of stream, -errno for a failed recv, or ARM_WINDOW_GONE when the buffer had no bytes left; it must make
+   * no read of its own then, and return non-null or throw. A read made is never lost: if the call is aborted or
+   * closed before the outcome reaches it (JavaScript that a promise hook runs in the same delivery), it settles
+   * with the outcome all the same, as a read that completed first.
    */
-  until<T, A = undefined, S = undefined>(events: number, syscall: string, signal: AbortSignal | undefined, retry: (this: S, arg: A) => T | null, arg?: A, self?: S): Promise<T> {
-    return this.#enqueue(events, syscall, signal, retry, arg, self) as Promise<T>;
+  until<T, A = undefined, S = undefined>(events: number, syscall: string, signal: AbortSignal | undefined, retry: (this: S, arg: A, read?: number) => T | null, arg?: A, self?: S, target?: object): Promise<T> {
+    return this.#enqueue(events, syscall, signal, retry, arg, self, target) as Promise<T>;
   }
 
-  #enqueue(events: number, syscall: string, signal: AbortSignal | undefined, retry: ((this: any, arg: any) => unknown) | null, arg?: unknown, self?: unknown): Promise<unknown> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  #enqueue(events: number, syscall: string, signal: AbortSignal | undefined, retry: ((this: any, arg: any) => unknown) | null, arg?: unknown, self?: unknown, target?: object): Promise<unknown> { // eslint-disable-line @typescript-eslint/no-explicit-any
     if (events !== WATCH_READ && events !== WATCH_WRITE) throw outOfRange('events', 'WATCH_READ (1) or WATCH_WRITE (2)', events);
     if (this.#closed !== null) return Promise.reject(this.#closed(syscall));
     // A signal that has aborted already is seen below, once: after the promise and the watcher are made, which
@@ -225,7 +248,7 @@ export class Readiness implements SignalOwner {
     // This object's own signal's waiters without a WeakMap lookup: a connection's waits all use one signal.
     const own = this.#sw;
     const sw = signal === undefined ? undefined : own !== null && own.signal === signal ? own : waitersOf(signal);
-    const waiter = new Waiter(syscall, events === WATCH_READ, this, retry, self, arg, sw);
+    const waiter = new Waiter(syscall, events === WATCH_READ, this, retry, self, arg, sw, events === WATCH_READ ? target : undefined);
     filling = waiter;
     const promise = new Promise<unknown>(capture);
     filling = null;
@@ -252,7 +275,59 @@ export class Readiness implements SignalOwner {
         sw.add(waiter);
       }
     }
+    this.#arm();
     return promise;
+  }
+
+  /**
+   * Arms the watcher's slot for the first reader if it has a read target (see armSlots in watch.ts), giving the
+   * addon the target first if it is not the last one given. Nothing if the slot is armed already, or holds a
+   * read for that reader not yet delivered, or there is no such reader or no watcher.
+   */
+  #arm(): void {
+    const w = this.#reader;
+    const watcher = this.#watcher;
+    if (w === null || w.target === undefined || watcher === null || this.#closed !== null) return;
+    const id = batchIdOf(watcher);
+    if (id < 0) return;
+    const arm = armSlots();
+    if (arm[2 * id] !== ARM_IDLE) return;
+    if (this.#target !== w.target) {
+      try {
+        setReadTarget(watcher, w.target);
+      } catch {
+        return; // stopped behind this object's back: the retry reads, and meets the close
+      }
+      this.#target = w.target;
+    }
+    arm[2 * id] = ARM_ARMED;
+  }
+
+  /**
+   * Disarms the slot as the first reader leaves its queue (the slot is only ever armed for it), and returns what
+   * it holds for that reader: a read's outcome, READ_WOULD_BLOCK, or NO_READ.
+   */
+  #releaseReader(): number {
+    const id = this.#watcher === null ? -1 : batchIdOf(this.#watcher);
+    if (id < 0) return NO_READ;
+    const arm = armSlots();
+    const state = arm[2 * id];
+    if (state === ARM_IDLE) return NO_READ;
+    arm[2 * id] = ARM_IDLE;
+    if (state === ARM_READ) return arm[2 * id + 1];
+    return state === ARM_WOULD_BLOCK ? READ_WOULD_BLOCK : NO_READ;
+  }
+
+  /** Settles a waiter (marked settled already) with the outcome of the read the addon made for it. */
+  #settleWithRead(w: Waiter, read: number): void {
+    let result: unknown;
+    try {
+      result = w.retry!.call(w.self, w.arg, read);
+    } catch (err) {
+      w.reject(err as Error);
+      return;
+    }
+    w.resolve(result);
   }
 
   /** Puts a waiter at the end of its queue. */
@@ -265,15 +340,23 @@ export class Readiness implements SignalOwner {
     }
   }
 
-  /** Takes a waiter out of its queue, if it is there; the next of its queue, if any, becomes the first. */
-  #unqueue(w: Waiter): void {
-    if (w === this.#reader) this.#reader = this.#takeNext(true);
-    else if (w === this.#writer) this.#writer = this.#takeNext(false);
+  /**
+   * Takes a waiter out of its queue, if it is there; the next of its queue, if any, becomes the first. Returns
+   * what the slot held for it (see #releaseReader) if it was the first reader, else NO_READ.
+   */
+  #unqueue(w: Waiter): number {
+    if (w === this.#reader) {
+      const read = this.#releaseReader();
+      this.#reader = this.#takeNext(true);
+      return read;
+    }
+    if (w === this.#writer) this.#writer = this.#takeNext(false);
     else if (this.#more !== null) {
       const i = this.#more.indexOf(w);
       if (i >= 0) this.#more.splice(i, 1);
       if (this.#more.length === 0) this.#more = null;
     }
+    return NO_READ;
   }
 
   /** Takes the earliest waiter of one queue out of #more; null if it has none there. */
@@ -313,8 +396,10 @@ export class Readiness implements SignalOwner {
    */
   drop(w: Waiter, err: Error): void {
     w.settled = true;
-    this.#unqueue(w);
-    w.reject(err);
+    const read = this.#unqueue(w);
+    if (read === NO_READ || read === READ_WOULD_BLOCK) w.reject(err);
+    else this.#settleWithRead(w, read); // the read was made before this: it stands
+    this.#arm(); // for the next reader, if it is now the first
   }
 
   /** Counts one more own waiter of `sw`, taking it as this object's signal first if it is not. */
@@ -353,6 +438,9 @@ export class Readiness implements SignalOwner {
     if (this.#sw !== sw) return;
     this.#sw = null;
     this.#swCount = 0;
+    // The first reader's slot is left as it is if that reader stays (it is queued first again), else released.
+    const first = this.#reader;
+    const read = first !== null && first.own && first.sw === sw && !first.settled ? this.#releaseReader() : NO_READ;
     // Readers first (each queue in order), then writers; the others are queued again, in their order. Interest
     // is dropped lazily, by the next readiness nobody waits for.
     const all = [...this.#takeAll(true), ...this.#takeAll(false)];
@@ -365,7 +453,11 @@ export class Readiness implements SignalOwner {
         this.#queue(w);
       }
     }
-    for (const w of aborted) w.reject(abortError(sw.signal));
+    for (const w of aborted) {
+      if (w === first && read !== NO_READ && read !== READ_WOULD_BLOCK) this.#settleWithRead(w, read);
+      else w.reject(abortError(sw.signal));
+    }
+    this.#arm();
   }
 
   /**
@@ -375,12 +467,16 @@ export class Readiness implements SignalOwner {
   close(error: CloseError): void {
     if (this.#closed !== null) return;
     this.#closed = error;
+    // The first reader's slot before the watcher stops (its id, and the slot, are then another's to take).
+    const first = this.#reader;
+    const read = this.#releaseReader();
     if (this.#watcher !== null) {
       this.#watcher.stop();
       this.#watcher = null;
       this.#events = 0;
     }
-    this.#fail(null);
+    this.#target = undefined;
+    this.#fail(null, first, read);
     if (this.#sw !== null) {
       this.#sw.deleteOwner(this);
       this.#sw = null;
@@ -436,10 +532,12 @@ export class Readiness implements SignalOwner {
     if (err !== null) {
       // Paused first, then the waiters told: a rejection runs promise hooks (any JavaScript), which may wait
       // here again (their interest must not be paused after them) or close this object (no watcher left).
+      const first = this.#reader;
+      const read = this.#releaseReader();
       try {
         this.#update(0);
       } finally {
-        this.#fail(err);
+        this.#fail(err, first, read);
       }
       return;
     }
@@ -451,6 +549,7 @@ export class Readiness implements SignalOwner {
     if (events !== this.#events) this.#update(events);
     if (wakeReaders) this.#wake(true);
     if (wakeWriters) this.#wake(false);
+    this.#arm(); // for a reader that meets would-block and waits on, or came meanwhile
   }
 
   /**
@@ -463,17 +562,32 @@ export class Readiness implements SignalOwner {
       // The usual case: one waiter (or none: the readers' retries may have settled the writers meanwhile).
       const w = read ? this.#reader : this.#writer;
       if (w === null) return;
-      if (read) this.#reader = null;
-      else this.#writer = null;
-      this.#retry(w);
+      if (read) {
+        const got = this.#releaseReader();
+        if (got === READ_WOULD_BLOCK) return; // the addon's read met would-block: the reader waits on (#onReady arms it again)
+        this.#reader = null;
+        this.#retry(w, got);
+      } else {
+        this.#writer = null;
+        this.#retry(w, NO_READ);
+      }
       return;
     }
+    const got = read ? this.#releaseReader() : NO_READ;
+    if (got === READ_WOULD_BLOCK) return; // and so would the later readers' reads
     const batch = this.#takeAll(read);
-    for (let i = 0; i < batch.length; i++) this.#retry(batch[i]);
+    for (let i = 0; i < batch.length; i++) this.#retry(batch[i], i === 0 ? got : NO_READ);
   }
 
-  #retry(w: Waiter): void {
+  /** Retries a waiter taken out of its queue; `got`: the outcome of the read the addon made for it, or NO_READ. */
+  #retry(w: Waiter, got: number): void {
     if (w.settled) return;
+    if (got !== NO_READ) {
+      // Made, so it stands, whatever happened since (an abort or close from an earlier entry's promise hook).
+      this.#settle(w);
+      this.#settleWithRead(w, got);
+      return;
+    }
     if (this.#abortedOwn(w)) return; // from within an earlier retry of this batch
     if (this.#closed !== null) {
       this.#settle(w);
@@ -508,13 +622,17 @@ export class Readiness implements SignalOwner {
     }
   }
 
-  /** Rejects every waiter, readers first: with `err`, or (null) with the close error. */
-  #fail(err: Error | null): void {
+  /**
+   * Rejects every waiter, readers first: with `err`, or (null) with the close error; but `first`, the reader
+   * whose slot held `got`, settles with its read if the addon made one (see #releaseReader).
+   */
+  #fail(err: Error | null, first: Waiter | null, got: number): void {
     for (const read of [true, false]) {
       for (const w of this.#takeAll(read)) {
         if (w.settled) continue;
         this.#settle(w);
-        w.reject(err ?? this.#closed!(w.syscall));
+        if (w === first && got !== NO_READ && got !== READ_WOULD_BLOCK) this.#settleWithRead(w, got);
+        else w.reject(err ?? this.#closed!(w.syscall));
       }
     }
   }

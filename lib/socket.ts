@@ -14,7 +14,7 @@ import {
   abortError, asBytes, bufferChanged, byteLengthOf, windowChanged, checkData, checkFd, checkInt, checkInt32, errnoError, errnoErrorFromNumber, fdOfFileObj, invalidArgType,
   invalidArgValue, type BytesLike, type Data,
 } from './errors';
-import { WATCH_READ, WATCH_WRITE } from './watch';
+import { ARM_WINDOW_GONE, WATCH_READ, WATCH_WRITE } from './watch';
 import { Readiness } from './readiness';
 import { checkSocketTimeout, deadlineAfter, getdefaulttimeout, timeoutError, waitReady } from './timeout';
 import * as helpers from './helpers';
@@ -133,6 +133,8 @@ const disposeSymbol: typeof Symbol.dispose = Symbol.dispose ?? (Symbol.for('node
 // `Socket.prototype` in a method is a generic load (the class is a variable of the module to TurboFan, not a
 // constant) on every async wait.
 let plainWaitReady: unknown;
+// Socket's own attempt(), to tell a subclass that overrides it (see #until).
+let plainAttempt: unknown;
 
 export class Socket {
   #fd: number;
@@ -632,9 +634,11 @@ export class Socket {
    * Makes `retry` at each readiness for `events` until it returns non-null; resolves with that. A subclass that
    * overrides waitReady (--trace's TracedSocket) sees each wait: the plain path, a wait and then the retry.
    */
-  #until<T, A>(events: number, syscall: string, signal: AbortSignal | undefined, retry: (this: Socket, arg: A) => T | null, arg: A): Promise<T> {
+  #until<T, A>(events: number, syscall: string, signal: AbortSignal | undefined, retry: (this: Socket, arg: A, read?: number) => T | null, arg: A, target?: object): Promise<T> {
     if (this.waitReady !== plainWaitReady) return this.#waitThen(events, syscall, signal, retry, arg);
-    return this.#readinessOf(syscall).until(events, syscall, signal, retry, arg, this);
+    // The addon reads for the call at readiness (Readiness#until's target) only if attempt() is this class's: a
+    // subclass that overrides it sees every system call of the async methods.
+    return this.#readinessOf(syscall).until(events, syscall, signal, retry, arg, this, this.attempt === plainAttempt ? target : undefined);
   }
 
   async #waitThen<T, A>(events: number, syscall: string, signal: AbortSignal | undefined, retry: (this: Socket, arg: A) => T | null, arg: A): Promise<T> {
@@ -821,7 +825,7 @@ export class Socket {
             const n = this.#recvIntoOnce(fd, buffer, undefined, undefined, total);
             if (n !== null) return Promise.resolve(n);
           }
-          return this.#until(WATCH_READ, 'recv', signal, Socket.#recvIntoWholeRetry, buffer);
+          return this.#until(WATCH_READ, 'recv', signal, Socket.#recvIntoWholeRetry, buffer, buffer as object);
         }
       }
       const [, , want] = raw.checkWindow(buffer, offset, length);
@@ -856,12 +860,24 @@ export class Socket {
     return this.#recvIntoOnce(fd, st.buffer, st.offset, st.length, st.length ?? total - off);
   }
 
-  static #recvIntoWholeRetry(this: Socket, buffer: BytesLike): number | null {
+  // `read`: the outcome of the read the addon made at the readiness (see Readiness#until), if it made one.
+  static #recvIntoWholeRetry(this: Socket, buffer: BytesLike, read?: number): number | null {
     this.#drained = false;
+    if (read !== undefined) return this.#recvIntoRead(buffer, read);
     const fd = this.#live('recv');
     const total = byteLengthOf(buffer);
     if (total === 0) throw windowChanged('recv', 0, undefined);
     return this.#recvIntoOnce(fd, buffer, undefined, undefined, total);
+  }
+
+  /** A read the addon made into the whole buffer: its count (the next read waits first if short), or its error. */
+  #recvIntoRead(buffer: BytesLike, read: number): number {
+    if (read >= 0) {
+      this.#drained = this.#stream && read < byteLengthOf(buffer);
+      return read;
+    }
+    if (read === ARM_WINDOW_GONE) throw windowChanged('recv', 0, undefined);
+    throw errnoErrorFromNumber(-read, 'recv');
   }
 
   #recvIntoOnce(fd: number, buffer: BytesLike, offset: number | undefined, length: number | undefined, want: number): number | null {
@@ -924,6 +940,7 @@ export class Socket {
 
   static {
     plainWaitReady = this.prototype.waitReady;
+    plainAttempt = this.prototype.attempt;
   }
 }
 

@@ -44,6 +44,8 @@ const batchOut = new Int32Array(2 * BATCH);
 interface BatchState {
   // Entry 2 * id: the callback (undefined: paused or free); 2 * id + 1: its `this`. Side by side: one cache line.
   readonly targets: unknown[];
+  // The armed reads' slots by id (see armSlots), replaced by a longer one as the ids grow.
+  arm: Int32Array;
   readonly free: number[];
   readonly freedInDelivery: number[];
   delivering: boolean;
@@ -79,9 +81,10 @@ function deliver(n: number): void {
 
 function batchState(): BatchState {
   if (batch !== null) return batch;
-  const mine: BatchState = { targets: [], free: [], freedInDelivery: [], delivering: false };
+  const mine: BatchState = { targets: [], arm: new Int32Array(2 * 1024), free: [], freedInDelivery: [], delivering: false };
   try {
     native.setWatchBatch(deliver, batchOut, mine);
+    native.setWatchArm(mine.arm);
     batch = mine;
   } catch (err) {
     // Another copy of this module in the same thread set it: its table, which its deliver reads.
@@ -98,9 +101,33 @@ type BatchCallback = (this: unknown, value: number) => void;
 export function batchTarget(fn: BatchCallback | undefined, self?: unknown): number {
   const st = batchState();
   const id = st.free.length > 0 ? st.free.pop()! : st.targets.length / 2;
+  if (2 * id + 1 >= st.arm.length) {
+    // Made and handed to the addon before the id is taken: if it throws, nothing changed.
+    const arm = new Int32Array(2 * st.arm.length);
+    arm.set(st.arm);
+    native.setWatchArm(arm);
+    st.arm = arm;
+  }
   setBatchTarget(id, fn, self);
   return id;
 }
+
+/**
+ * @internal The armed reads' slots of this thread's batched watchers (native/watcher.cc, ReadArmed): for the
+ * watcher with id `id`, element `2 * id` is its state, `2 * id + 1` the outcome of a read. JavaScript sets
+ * ARM_IDLE and ARM_ARMED; the addon, in the delivery of a readable entry whose slot is armed, reads into the
+ * watcher's read target (Watcher#setReadTarget) and sets ARM_READ with the outcome (the count, -errno, or
+ * ARM_WINDOW_GONE) or ARM_WOULD_BLOCK. Read it afresh each time: it is replaced as the ids grow.
+ */
+export function armSlots(): Int32Array {
+  return batch!.arm;
+}
+export const ARM_IDLE = 0;
+export const ARM_ARMED = 1;
+export const ARM_READ = 2;
+export const ARM_WOULD_BLOCK = 3;
+/** An armed read's outcome when its buffer had no bytes left (detached, or resized to nothing). */
+export const ARM_WINDOW_GONE = -2147483648;
 
 function setBatchTarget(id: number, fn: BatchCallback | undefined, self: unknown): void {
   const targets = batch!.targets;
@@ -111,6 +138,7 @@ function setBatchTarget(id: number, fn: BatchCallback | undefined, self: unknown
 function freeBatchTarget(id: number): void {
   const st = batch!;
   setBatchTarget(id, undefined, undefined);
+  st.arm[2 * id] = ARM_IDLE; // the next watcher with this id starts disarmed
   (st.delivering ? st.freedInDelivery : st.free).push(id);
 }
 
@@ -121,6 +149,15 @@ const RAW = Symbol('raw');
 export function pollError(value: number): Error {
   return errnoErrorFromNumber(-value, 'poll');
 }
+
+// The package's own access to a batched watcher (not members of the exported class):
+/** @internal A batched watcher's id (its arm slot: see armSlots), -1 if not batched or stopped. */
+export let batchIdOf: (w: Watcher) => number;
+/**
+ * @internal Gives the addon what its armed reads of a batched watcher read into (see armSlots), held weakly
+ * there: arm the slot only while something holds the buffer. Throws if the watcher is stopped.
+ */
+export let setReadTarget: (w: Watcher, buffer: object) => void;
 
 /** A running {@link watch}. */
 export class Watcher {
@@ -249,7 +286,17 @@ export class Watcher {
   hasRef(): boolean {
     return this.#native?.hasRef() ?? false;
   }
+
+  static {
+    batchIdOf = (w) => w.#id;
+    setReadTarget = (w, buffer) => {
+      const live = w.#live();
+      if (live === null) throw Object.assign(new Error('The watcher is stopped (by stop(), or by close() of its fd)'), { code: 'ERR_WATCHER_STOPPED' });
+      live.setReadTarget(buffer);
+    };
+  }
 }
+
 
 /**
  * @internal A batched watcher, whose callback is called with no wrapper, as `onValue.call(self, value)`:

@@ -8,6 +8,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { getEventListeners } from 'node:events';
 import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as s from '../lib';
@@ -1552,6 +1554,180 @@ describe('Readiness: JavaScript that hooks run in the middle of it', () => {
       expect(['poll EIO', 'send closed']).toContain(await wr);
       expect(r2.closed).toBe(true);
     });
+  });
+});
+
+describe("the addon's read at readiness: recvIntoAsync into a whole buffer", () => {
+  // While such a call waits (and attempt() is Socket's own), the addon makes its recv at the readiness, in the
+  // delivery, before it calls into JavaScript (native/watcher.cc, ReadArmed), as libuv reads a stream once it is
+  // readable; the call settles with that read's outcome.
+  const readinesses: Readiness[] = [];
+  afterEach(() => {
+    for (const r of readinesses.splice(0)) r.close(ebadf);
+  });
+  /** A Readiness on a fresh socketpair end `a` (closed by the tracking after the test); `b` writes to it. */
+  function readiness(): { r: Readiness; a: number; b: number } {
+    const [a, b] = trackedPair();
+    s.setBlocking(a, false);
+    const r = new Readiness(a);
+    readinesses.push(r);
+    return { r, a, b };
+  }
+  it('is made by the addon, not by a call into it from JavaScript: the bytes land in the buffer, the short-read rule holds', async () => {
+    const [a, b] = unixPair();
+    const reads = vi.spyOn(native, 'recvInto');
+    try {
+      const buf = Buffer.alloc(4);
+      const p = a.recvIntoAsync(buf); // tries once (would block), then waits
+      await tick(5);
+      expect(reads).toHaveBeenCalledTimes(1);
+      b.send('abcdefghij');
+      expect(await p).toBe(4);
+      expect(buf.toString()).toBe('abcd');
+      expect(reads).toHaveBeenCalledTimes(1); // the read at readiness was the addon's own
+      // A full read: the next call tries at once (JavaScript's read), as does the one after it, which is short.
+      expect(await a.recvIntoAsync(buf)).toBe(4);
+      expect(buf.toString()).toBe('efgh');
+      expect(await a.recvIntoAsync(buf)).toBe(2);
+      expect(buf.subarray(0, 2).toString()).toBe('ij');
+      expect(reads).toHaveBeenCalledTimes(3);
+      // After the short read, the next call waits for readiness first, and the addon reads.
+      const q = a.recvIntoAsync(buf);
+      await tick(5);
+      b.send('k');
+      expect(await q).toBe(1);
+      expect(buf.subarray(0, 1).toString()).toBe('k');
+      expect(reads).toHaveBeenCalledTimes(3);
+      // End of stream, read by the addon too: 0.
+      const r = a.recvIntoAsync(buf);
+      await tick(5);
+      b.close();
+      expect(await r).toBe(0);
+      expect(reads).toHaveBeenCalledTimes(3);
+    } finally {
+      reads.mockRestore();
+    }
+  });
+
+  it('each call reads into its own buffer, whatever the buffers before it were', async () => {
+    const [a, b] = unixPair();
+    const bufs = [new Uint8Array(8), Buffer.alloc(8), new Uint8Array(8), new DataView(new ArrayBuffer(8)), new ArrayBuffer(8)];
+    for (let i = 0; i < bufs.length; i++) {
+      const p = a.recvIntoAsync(bufs[i]);
+      await tick(2);
+      b.send(`m${i}`);
+      expect(await p).toBe(2);
+    }
+    const text = (x: ArrayBufferView | ArrayBuffer): string =>
+      Buffer.from(x instanceof ArrayBuffer ? x : x.buffer, x instanceof ArrayBuffer ? 0 : x.byteOffset, 2).toString();
+    expect(bufs.map(text)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+  });
+
+  it('a buffer detached while the call waits: ERR_INVALID_STATE, and nothing read', async () => {
+    const [a, b] = unixPair();
+    const ab = new ArrayBuffer(8);
+    const p = a.recvIntoAsync(new Uint8Array(ab));
+    await tick(5);
+    structuredClone(ab, { transfer: [ab] });
+    b.send('hello');
+    await expect(p).rejects.toMatchObject({ code: 'ERR_INVALID_STATE', message: expect.stringMatching(/no bytes left/) });
+    expect((await a.recvAsync(16)).toString()).toBe('hello');
+  });
+
+  it('a view of a growable SharedArrayBuffer grown while the call waits: read at its length then', async () => {
+    const Growable = SharedArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => SharedArrayBuffer & { grow(n: number): void };
+    const [a, b] = unixPair();
+    const sab = new Growable(2, { maxByteLength: 16 });
+    const view = new Uint8Array(sab); // length-tracking
+    const p = a.recvIntoAsync(view);
+    await tick(5);
+    sab.grow(8);
+    b.send('12345678');
+    expect(await p).toBe(8);
+    expect(Buffer.from(view).toString()).toBe('12345678');
+  });
+
+  it('a read made is never lost: an earlier entry of the same delivery that aborts the call or closes its socket', async () => {
+    // Readiness A's retry runs first or second in the delivery that also brings B's readiness (the kernel's order),
+    // and aborts B's signal (B's own, or another) or closes B. If B's entry comes later, the addon has read for it
+    // already, before any JavaScript of the delivery ran: B settles with that read, as a read that completed first.
+    for (let round = 0; round < 18; round++) {
+      const A = readiness();
+      const B = readiness();
+      const own = new AbortController();
+      const other = new AbortController();
+      if (round % 3 === 1) {
+        // B's first wait follows `own` (the Readiness's signal); aborted, the read waits on with `other`.
+        const first = B.r.wait(s.WATCH_READ, 'recv', own.signal);
+        void first.catch(() => {});
+      }
+      const signal = round % 3 === 1 ? other.signal : own.signal;
+      const buf = new Uint8Array(8);
+      let got: number | undefined | 'never' = 'never';
+      const pb = B.r.until(s.WATCH_READ, 'recv', signal, (arg: Uint8Array, read?: number) => {
+        got = read;
+        return read ?? s.recvInto(B.a, arg);
+      }, buf, undefined, buf);
+      if (round % 3 === 1) {
+        own.abort();
+        await tick(0);
+      }
+      const pa = A.r.until(s.WATCH_READ, 'recv', undefined, () => {
+        if (round % 3 === 2) B.r.close(ebadf);
+        else (round % 3 === 1 ? other : own).abort();
+        return s.recvInto(A.a, new Uint8Array(8));
+      });
+      await tick(2);
+      s.send(A.b, 'a');
+      s.send(B.b, 'bb'); // both ready before the loop polls again: one delivery
+      expect(await pa).toBe(1);
+      expect(await pb).toBe(2);
+      expect(got).toBe(2); // the addon's read
+      expect(Buffer.from(buf.subarray(0, 2)).toString()).toBe('bb');
+    }
+  });
+
+  it('a subclass that overrides attempt() makes every read itself', async () => {
+    class Counting extends s.Socket {
+      reads = 0;
+      protected override attempt(call: AsyncCall, fd: number, arg?: AttemptArg, offset?: number, length?: number): AttemptResult {
+        if (call === 'recvInto') this.reads++;
+        return super.attempt(call, fd, arg, offset, length);
+      }
+    }
+    const [fa, fb] = s.socketpair(s.AF_UNIX, s.SOCK_STREAM);
+    const a = own(new Counting(s.AF_UNIX, s.SOCK_STREAM, 0, fa));
+    const b = own(new s.Socket(s.AF_UNIX, s.SOCK_STREAM, 0, fb));
+    const buf = Buffer.alloc(8);
+    const p = a.recvIntoAsync(buf);
+    await tick(5);
+    b.send('xy');
+    expect(await p).toBe(2);
+    expect(a.reads).toBe(2); // would-block, then the read at readiness
+  });
+
+  it('the buffer is not kept once the socket is closed', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const [a, b] = unixPair();
+    let collected = false;
+    const registry = new FinalizationRegistry(() => {
+      collected = true;
+    });
+    await (async () => {
+      const buf = new Uint8Array(16);
+      registry.register(buf, 0);
+      const p = a.recvIntoAsync(buf);
+      await tick(5);
+      b.send('x');
+      expect(await p).toBe(1);
+    })();
+    a.close();
+    for (let i = 0; i < 20 && !collected; i++) {
+      gc();
+      await tick(5);
+    }
+    expect(collected).toBe(true);
   });
 });
 
