@@ -578,7 +578,9 @@ export class Socket {
    * here, one call each (see {@link AsyncCall} for the calls, their arguments and results), so a subclass that
    * overrides it sees them all. It never waits: would-block is `null` (`false` for connect), and the async
    * method then waits for readiness on the event loop and attempts again. `fd` is live and non-blocking (but
-   * for `'setBlocking'`, which makes it so).
+   * for `'setBlocking'`, which makes it so). (With this method as it is, the read of a `recvIntoAsync` into a
+   * whole buffer that waited is made by the addon at the readiness, not through here: see #until. A subclass
+   * that overrides it gets that read here too.)
    */
   protected attempt(call: AsyncCall, fd: number, arg?: AttemptArg, offset?: number, length?: number): AttemptResult {
     switch (call) {
