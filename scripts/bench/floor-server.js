@@ -7,7 +7,10 @@
 // no `attempt()` hook, no second waiter, no `exit` test. Not a server to use: errors end the client (an end of
 // stream as a reset), and a send the socket cannot take whole is cut short. It exists to say how much of the
 // async model's cost above C's is the design's (a promise and an await per message, two calls into the addon,
-// the batched delivery) and how much is the library's and the model's own.
+// the batched delivery) and how much is the library's and the model's own. Since the addon makes the async
+// model's reads at readiness itself (native/watcher.cc, ReadArmed), the model crosses into the addon from
+// JavaScript once per message, where this floor crosses twice: the two now cost about the same (README, "The
+// read at readiness is the addon's").
 'use strict';
 const path = require('node:path');
 const root = path.resolve(__dirname, '..', '..');
