@@ -41,6 +41,7 @@
 #include <cstring>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common.h"
@@ -79,6 +80,9 @@ struct Registry {
   napi_env env;
   napi_async_cleanup_hook_handle hook = nullptr;
   std::unordered_map<int, Handle*> open;  // by fd: handles not yet closing
+  // The ids of the batched handles among them: one handle per id, since an id is also an arm slot (ReadArmed),
+  // and a second handle with the same id could put its own read into the slot of another's waiting call.
+  std::unordered_set<int32_t> batched_ids;
   int closing = 0;                        // uv_close called, callback not yet run
   bool tearing_down = false;
   // The batched watchers' delivery (see the top of this file), set up by setWatchBatch().
@@ -125,7 +129,10 @@ void CloseHandle(Handle* handle) {
     handle->read_target = nullptr;
   }
   auto it = reg->open.find(handle->fd);
-  if (it != reg->open.end() && it->second == handle) reg->open.erase(it);
+  if (it != reg->open.end() && it->second == handle) {
+    reg->open.erase(it);
+    if (handle->batched) reg->batched_ids.erase(handle->id);
+  }
   handle->owner = nullptr;
   Unqueue(handle);
   reg->closing++;
@@ -290,6 +297,7 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     Registry* reg = static_cast<Registry*>(env.GetInstanceData<Registry>());
     if (reg == nullptr || reg->tearing_down) ThrowErrno(env, ECANCELED, "watch");
     if (reg->open.count(fd) != 0) ThrowErrno(env, EEXIST, "watch");
+    if (batched && reg->batched_ids.count(id) != 0) ThrowErrno(env, EEXIST, "watch");
     if (batched && reg->check == nullptr) ThrowTypeError(env, "A batched watcher needs setWatchBatch() first");
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) ThrowErrno(env, ENOSYS, "watch");
@@ -305,6 +313,7 @@ class Watcher : public Napi::ObjectWrap<Watcher> {
     handle_->poll.data = handle_;
     reg->open[fd] = handle_;
     try {
+      if (batched) reg->batched_ids.insert(id);
       Start(events);
     } catch (...) {
       Release();

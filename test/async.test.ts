@@ -15,7 +15,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as s from '../lib';
 import { native } from '../lib/binding';
 import { Readiness } from '../lib/readiness';
-import { batchedWatcher } from '../lib/watch';
+import { batchIdOf, batchedWatcher } from '../lib/watch';
 import type { AsyncCall, AttemptArg, AttemptResult } from '../lib/socket';
 import { root, runNode } from './helpers/child';
 import { checkFdLeaks, isOpen } from './helpers/fds';
@@ -268,6 +268,19 @@ describe('one crossing per loop turn: the ready sockets of a turn are delivered 
     expect(refused(() => native.setWatchBatch(() => {}, new Int32Array(512), {}))).toBe('EEXIST');
     // The package's batch state, for its other copies in this thread.
     expect(native.getWatchBatch()).toMatchObject({ targets: expect.any(Array), free: expect.any(Array) });
+  });
+
+  it("one batched watcher per id: an id is also an arm slot, whose read must be that watcher's", () => {
+    const [a, b] = unixPair();
+    const w = batchedWatcher(a.fileno(), s.WATCH_READ, () => {});
+    const id = batchIdOf(w);
+    expect(id).toBeGreaterThanOrEqual(0);
+    const second = (): unknown => new native.Watcher(b.fileno(), s.WATCH_READ, () => {}, true, id);
+    expect(second).toThrow(expect.objectContaining({ code: 'EEXIST', syscall: 'watch' }));
+    w.stop(); // its handle is closing: the id is free again at once
+    const nw = second() as { stop(): void; isActive(): boolean };
+    expect(nw.isActive()).toBe(true);
+    nw.stop();
   });
 
   it('another copy of the package in the same thread uses the first copy\'s batch: its watchers fire', async () => {
