@@ -574,9 +574,14 @@ export class Readiness implements SignalOwner {
       return;
     }
     const got = read ? this.#releaseReader() : NO_READ;
-    if (got === READ_WOULD_BLOCK) return; // and so would the later readers' reads
     const batch = this.#takeAll(read);
-    for (let i = 0; i < batch.length; i++) this.#retry(batch[i], i === 0 ? got : NO_READ);
+    let i = 0;
+    if (got === READ_WOULD_BLOCK) {
+      // The first reader's read met would-block: it waits on, first; the others are woken (a wait() resolves).
+      this.#queue(batch[0]);
+      i = 1;
+    }
+    for (; i < batch.length; i++) this.#retry(batch[i], i === 0 ? got : NO_READ);
   }
 
   /** Retries a waiter taken out of its queue; `got`: the outcome of the read the addon made for it, or NO_READ. */
