@@ -64,11 +64,12 @@ struct Bytes {
   size_t length;
 };
 Bytes BytesArg(const Napi::CallbackInfo& info, size_t i, const char* name);
-// The bytes per element of a typed array kind (0 for a kind this build does not know).
-size_t ElementSize(napi_typedarray_type type);
 // The same for any value: the element `index` of the list `name` when index >= 0 (the TypeError then names
 // `name[index]`), else the argument `name`.
 Bytes BytesOf(Napi::Env env, Napi::Value v, const char* name, long index = -1);
+// BytesOf's look at a value without throwing: false when it is not bytes or Node-API refuses (the environment
+// is stopping).
+bool TryBytesOf(napi_env env, napi_value v, Bytes* out);
 
 // Like BytesArg, but also accepts a string, whose UTF-8 bytes are copied into `storage`.
 Bytes DataArg(const Napi::CallbackInfo& info, size_t i, const char* name, std::string& storage);

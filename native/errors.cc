@@ -84,8 +84,6 @@ const char* ExtraErrnoName(int err) {
   }
 }
 
-}  // namespace
-
 size_t ElementSize(napi_typedarray_type type) {
   switch (type) {
     case napi_int8_array:
@@ -107,6 +105,8 @@ size_t ElementSize(napi_typedarray_type type) {
       return 0;
   }
 }
+
+}  // namespace
 
 std::string ErrnoName(int err) {
   // libuv's names are Node's names: util.getSystemErrorName(-err) gives the same string.
@@ -191,33 +191,55 @@ bool ViewBytes(napi_env env, napi_value v, Bytes* out) {
 }
 
 // Everything ViewBytes refused: the checks by kind (an ArrayBuffer first: recvAsync reads into one; a view,
-// should this Node's napi_get_buffer_info take Uint8Arrays only), or the TypeError.
-Bytes OtherBytes(Napi::Env env, Napi::Value v, const char* name, long index) {
+// should this Node's napi_get_buffer_info take Uint8Arrays only). Throws nothing: `*is` false when the value is
+// none of them, and the status of a Node-API call that failed.
+napi_status PeekOtherBytes(napi_env env, napi_value v, Bytes* out, bool* is) {
   void* data = nullptr;
   size_t length = 0;
-  if (v.IsArrayBuffer()) {
-    NAPI_THROW_IF_FAILED(env, napi_get_arraybuffer_info(env, v, &data, &length), Bytes{});
-  } else if (v.IsTypedArray()) {
-    napi_typedarray_type type;
-    size_t count;
-    napi_value ab;
-    size_t offset;
-    // One look at the view: its length read twice could differ (a length-tracking view of a growable
-    // SharedArrayBuffer that another thread grows), and the pointer and length used must come from one read.
-    NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, v, &type, &count, &data, &ab, &offset), Bytes{});
-    length = count * ElementSize(type);
-  } else if (v.IsDataView()) {
-    napi_value ab;
-    size_t offset;
-    NAPI_THROW_IF_FAILED(env, napi_get_dataview_info(env, v, &length, &data, &ab, &offset), Bytes{});
+  napi_status st;
+  *is = false;
+  if ((st = napi_is_arraybuffer(env, v, is)) != napi_ok) return st;
+  if (*is) {
+    if ((st = napi_get_arraybuffer_info(env, v, &data, &length)) != napi_ok) return st;
   } else {
+    if ((st = napi_is_typedarray(env, v, is)) != napi_ok) return st;
+    if (*is) {
+      napi_typedarray_type type;
+      size_t count;
+      napi_value ab;
+      size_t offset;
+      // One look at the view: its length read twice could differ (a length-tracking view of a growable
+      // SharedArrayBuffer that another thread grows), and the pointer and length used must come from one read.
+      if ((st = napi_get_typedarray_info(env, v, &type, &count, &data, &ab, &offset)) != napi_ok) return st;
+      length = count * ElementSize(type);
+    } else {
+      if ((st = napi_is_dataview(env, v, is)) != napi_ok || !*is) return st;
+      napi_value ab;
+      size_t offset;
+      if ((st = napi_get_dataview_info(env, v, &length, &data, &ab, &offset)) != napi_ok) return st;
+    }
+  }
+  *out = Bytes{static_cast<uint8_t*>(data), data == nullptr ? 0 : length};  // no pointer: detached
+  return napi_ok;
+}
+
+// PeekOtherBytes, or its Node-API error, or the TypeError.
+Bytes OtherBytes(Napi::Env env, Napi::Value v, const char* name, long index) {
+  Bytes b{nullptr, 0};
+  bool is = false;
+  NAPI_THROW_IF_FAILED(env, PeekOtherBytes(env, v, &b, &is), Bytes{});
+  if (!is) {
     ThrowTypeError(env, std::string("The \"") + name + (index >= 0 ? "[" + std::to_string(index) + "]" : std::string()) +
                             "\" argument must be an instance of Buffer, TypedArray, DataView or ArrayBuffer");
   }
-  if (data == nullptr) length = 0;  // detached
-  return Bytes{static_cast<uint8_t*>(data), length};
+  return b;
 }
 }  // namespace
+
+bool TryBytesOf(napi_env env, napi_value v, Bytes* out) {
+  bool is = false;
+  return ViewBytes(env, v, out) || (PeekOtherBytes(env, v, out, &is) == napi_ok && is);
+}
 
 Bytes BytesOf(Napi::Env env, Napi::Value v, const char* name, long index) {
   Bytes view;

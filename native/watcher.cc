@@ -176,29 +176,6 @@ constexpr int32_t kWindowGone = INT32_MIN;
 int32_t LoadSlot(const int32_t* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 void StoreSlot(int32_t* p, int32_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
 
-// The bytes of a read target, without throwing (BytesOf's kinds: a view in one call, else an ArrayBuffer, a
-// typed array or a DataView); false when it is none of them or Node-API refuses (the environment is stopping).
-bool TargetBytes(napi_env env, napi_value v, Bytes* out) {
-  void* data = nullptr;
-  size_t length = 0;
-  bool is = false;
-  if (napi_get_buffer_info(env, v, &data, &length) == napi_ok) {
-  } else if (napi_is_arraybuffer(env, v, &is) == napi_ok && is) {
-    if (napi_get_arraybuffer_info(env, v, &data, &length) != napi_ok) return false;
-  } else if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
-    napi_typedarray_type type;
-    size_t count = 0;
-    if (napi_get_typedarray_info(env, v, &type, &count, &data, nullptr, nullptr) != napi_ok) return false;
-    length = count * ElementSize(type);
-  } else if (napi_is_dataview(env, v, &is) == napi_ok && is) {
-    if (napi_get_dataview_info(env, v, &length, &data, nullptr, nullptr) != napi_ok) return false;
-  } else {
-    return false;
-  }
-  *out = Bytes{static_cast<uint8_t*>(data), data == nullptr ? 0 : length};  // no pointer: detached
-  return true;
-}
-
 // The read of a readable watcher whose slot is armed, in the delivery, before the call into JavaScript that
 // delivers its entry (no JavaScript runs between the two). One recv, into the target as it is now: its pointer
 // and length read once (a growable SharedArrayBuffer that another thread grows only gets longer, and a
@@ -209,7 +186,7 @@ void ReadArmed(napi_env env, Handle* h, int32_t* slot) {
   napi_value target = nullptr;
   Bytes b;
   if (napi_get_reference_value(env, h->read_target, &target) != napi_ok || target == nullptr ||
-      !TargetBytes(env, target, &b)) {
+      !TryBytesOf(env, target, &b)) {
     return;
   }
   int32_t outcome;
