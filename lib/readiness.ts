@@ -11,6 +11,8 @@ import { ARM_ARMED, ARM_IDLE, ARM_READ, ARM_WOULD_BLOCK, armSlots, batchedWatche
 // count, -errno, or ARM_WINDOW_GONE): no read was made for it, or the addon's read met would-block.
 const NO_READ = -2147483647;
 const READ_WOULD_BLOCK = -2147483646;
+/** Whether what a slot held is a read's outcome (the addon made the read), which must reach its call. */
+const madeRead = (held: number): boolean => held !== NO_READ && held !== READ_WOULD_BLOCK;
 
 /**
  * A call waiting for readiness. A class, not an object literal: V8 tracks where each literal's objects are made
@@ -287,7 +289,7 @@ export class Readiness implements SignalOwner {
   #arm(): void {
     const w = this.#reader;
     const watcher = this.#watcher;
-    if (w === null || w.target === undefined || watcher === null || this.#closed !== null) return;
+    if (w === null || w.target === undefined || watcher === null) return; // (closed: no watcher)
     const id = batchIdOf(watcher);
     if (id < 0) return;
     const arm = armSlots();
@@ -397,8 +399,8 @@ export class Readiness implements SignalOwner {
   drop(w: Waiter, err: Error): void {
     w.settled = true;
     const read = this.#unqueue(w);
-    if (read === NO_READ || read === READ_WOULD_BLOCK) w.reject(err);
-    else this.#settleWithRead(w, read); // the read was made before this: it stands
+    if (madeRead(read)) this.#settleWithRead(w, read); // the read was made before this: it stands
+    else w.reject(err);
     this.#arm(); // for the next reader, if it is now the first
   }
 
@@ -454,7 +456,7 @@ export class Readiness implements SignalOwner {
       }
     }
     for (const w of aborted) {
-      if (w === first && read !== NO_READ && read !== READ_WOULD_BLOCK) this.#settleWithRead(w, read);
+      if (w === first && madeRead(read)) this.#settleWithRead(w, read);
       else w.reject(abortError(sw.signal));
     }
     this.#arm();
@@ -636,7 +638,7 @@ export class Readiness implements SignalOwner {
       for (const w of this.#takeAll(read)) {
         if (w.settled) continue;
         this.#settle(w);
-        if (w === first && got !== NO_READ && got !== READ_WOULD_BLOCK) this.#settleWithRead(w, got);
+        if (w === first && madeRead(got)) this.#settleWithRead(w, got);
         else w.reject(err ?? this.#closed!(w.syscall));
       }
     }
