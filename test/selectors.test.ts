@@ -711,6 +711,42 @@ describe.each(CLASSES)('$name', ({ name, Cls }) => {
     expect(res.size).toBe(NUM_PAIRS + 1);
   });
 
+  it('select finds each key by its fd however far apart the registered fds are', (ctx) => {
+    // The selectors look keys up by fd in an array (base.ts): a gap of thousands of numbers makes that array
+    // sparse, which must change nothing. select() cannot hold an fd >= FD_SETSIZE, so its gap stays below it.
+    const top = backend === 'select' ? s.FD_SETSIZE - 1 : 3000;
+    if (!(nofileLimit() > top + 100)) {
+      console.warn(`skipping the sparse-fd test for ${name}: RLIMIT_NOFILE ${nofileLimit()} <= ${top + 100}`);
+      ctx.skip();
+      return;
+    }
+    const sel = make();
+    const [lowRd, lowWr] = trackedPair();
+    const fillers: number[] = [];
+    let high: [number, number] | null = null;
+    while (high === null) {
+      const p = trackedPair();
+      if (p[1] >= top) high = p;
+      else fillers.push(...p);
+    }
+    for (const fd of fillers) closeFd(fd); // only the lowest and the highest numbers stay open
+    expect(high[0] - lowRd).toBeGreaterThan(top / 2);
+    sel.register(lowRd, R, 'low');
+    const kHigh = sel.register(high[0], R, 'high');
+    poke(lowWr);
+    poke(high[1]);
+    const got = new Map(sel.select(0).map(([key, ev]) => [key.data, [key.fd, ev]]));
+    expect(got).toEqual(new Map([['low', [lowRd, R]], ['high', [high[0], R]]]));
+    // changed, dropped and registered again under new data: select follows each step
+    sel.modify(high[0], RW, 'high2');
+    expect(sel.select(0).map(([key, ev]) => [key.data, ev]).sort()).toEqual([['high2', RW], ['low', R]]);
+    expect(sel.unregister(high[0]).data).toBe('high2');
+    expect(kHigh.data).toBe('high'); // keys are immutable
+    expect(sel.select(0).map(([key]) => key.data)).toEqual(['low']);
+    sel.register(high[0], W, 'again');
+    expect(sel.select(0).map(([key, ev]) => [key.data, ev]).sort()).toEqual([['again', W], ['low', R]]);
+  });
+
   it('hang-up and error wake both readers and writers, masked by the key', () => {
     // hang-up: the peer of a Unix stream socket closed
     const [a, b] = trackedPair();

@@ -71,6 +71,9 @@ function checkEvents(events: unknown): number {
 
 export abstract class BaseSelector<T = unknown> {
   readonly #keys = new Map<number, SelectorKey<T>>();
+  // The same keys by fd, for select(): an array read is one load where Map.get hashes and probes, and the
+  // kernel hands out the lowest free fd, so the array stays dense (a huge fd makes it sparse, still correct).
+  readonly #byFd: Array<SelectorKey<T> | undefined> = [];
   readonly #mapping = new SelectorMapping<T>(this.#keys);
   #closed = false;
   /** Where the backend writes ready (fd, events) pairs; grown with the registry. */
@@ -116,6 +119,7 @@ export abstract class BaseSelector<T = unknown> {
     this.backendAdd(fd, events);
     const key = new SelectorKey<T>(fileobj, fd, events, data as T);
     this.#keys.set(fd, key);
+    this.#byFd[fd] = key;
     if (this.#out.length < 2 * this.#keys.size) this.#out = new Int32Array(4 * this.#keys.size);
     return key;
   }
@@ -128,6 +132,7 @@ export abstract class BaseSelector<T = unknown> {
     this.#live();
     const key = this.#key(fileobj, 'unregister');
     this.#keys.delete(key.fd);
+    this.#byFd[key.fd] = undefined;
     this.backendRemove(key.fd);
     return key;
   }
@@ -147,12 +152,14 @@ export abstract class BaseSelector<T = unknown> {
         // As Python's selectors (bpo-30014): a registration the backend refused to change is dropped, so that
         // the registry never keeps a key the kernel no longer has (epoll after the fd was closed, say).
         this.#keys.delete(key.fd);
+        this.#byFd[key.fd] = undefined;
         this.backendRemove(key.fd);
         throw e;
       }
     }
     const next = new SelectorKey<T>(key.fileobj, key.fd, events, data as T);
     this.#keys.set(key.fd, next);
+    this.#byFd[key.fd] = next;
     return next;
   }
 
@@ -169,7 +176,7 @@ export abstract class BaseSelector<T = unknown> {
     const n = this.backendWait(out, timeout);
     const ready: Array<[SelectorKey<T>, number]> = [];
     for (let i = 0; i < n; i++) {
-      const key = this.#keys.get(out[2 * i]);
+      const key = this.#byFd[out[2 * i]];
       if (key === undefined) continue;
       const events = out[2 * i + 1] & key.events;
       if (events !== 0) ready.push([key, events]);
@@ -199,6 +206,7 @@ export abstract class BaseSelector<T = unknown> {
     if (this.#closed) return;
     this.#closed = true;
     this.#keys.clear();
+    this.#byFd.length = 0;
     this.backendClose();
   }
 
