@@ -24,7 +24,7 @@ export class Session {
   // session holds one at a time in #head: queuing and sending it touches no array (an array and its elements are
   // two more objects per message to bring into the cache, which at 1000 connections is not where they are).
   #head: Buffer | null = null;
-  #rest: Buffer[] = [];
+  #rest: Buffer[] | null = null; // made when a second answer queues behind #head: most sessions never need it
   #offset = 0; // bytes of #head already sent
   #queued = 0;
   #delayed = 0; // answers waiting for --delay
@@ -83,7 +83,8 @@ export class Session {
     this.#offset += n;
     this.#queued -= n;
     if (this.#offset === this.#head!.length) {
-      this.#head = this.#rest.length > 0 ? this.#rest.shift()! : null;
+      const rest = this.#rest;
+      this.#head = rest !== null && rest.length > 0 ? rest.shift()! : null;
       this.#offset = 0;
     }
   }
@@ -112,13 +113,13 @@ export class Session {
   close(): void {
     this.#closing = true;
     this.#head = null;
-    this.#rest.length = 0;
+    this.#rest = null;
     log(`Connection from ${this.peer} closed\n`);
   }
 
   #queue(data: Buffer): void {
     if (this.#head === null) this.#head = data;
-    else this.#rest.push(data);
+    else (this.#rest ??= []).push(data);
     this.#queued += data.length;
   }
 }
