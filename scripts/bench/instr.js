@@ -5,7 +5,10 @@
 // machine; a change worth 3% is invisible there and plain here. Each server runs under callgrind with its cache
 // simulation (last level = this machine's per-core L2, so the misses are the ones that leave a core) while the
 // C load generator drives it with lock-step clients; instrumentation is switched on for the load generator's
-// measuring window only (callgrind_control), so start-up and warm-up are not counted.
+// measuring window only (callgrind_control), so start-up and warm-up are not counted. One exception to the
+// 1 or 2%: at 10000 connections about one run in four of the epoll model counted 3300 to 3500 instructions per
+// message against 2400, with V8's major garbage collector (ConcurrentMarking, Sweeper in `--keep`'s profile)
+// inside the window. Run a surprising figure again.
 //
 //   node scripts/bench/instr.js [--conns 100] [--secs 8] [--dir CHECKOUT] [--keep DIR] SERVER...
 //
