@@ -176,8 +176,11 @@ export abstract class BaseSelector<T = unknown> {
     const n = this.backendWait(out, timeout);
     const ready: Array<[SelectorKey<T>, number]> = [];
     for (let i = 0; i < n; i++) {
-      const key = this.#byFd[out[2 * i]];
-      if (key === undefined) continue;
+      const fd = out[2 * i];
+      const key = this.#byFd[fd];
+      // An fd no longer registered (unregistered between the kernel's report and now) has no key; the fd test
+      // also refuses whatever a hole of the array would find on a polluted Array.prototype.
+      if (key === undefined || key.fd !== fd) continue;
       const events = out[2 * i + 1] & key.events;
       if (events !== 0) ready.push([key, events]);
     }

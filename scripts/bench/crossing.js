@@ -53,12 +53,24 @@ function time(fn, calls) {
 function main() {
   const o = parse(process.argv.slice(2));
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sockfd-crossing-'));
-  const bin = compile('crossing', tmp);
   const [fd, peer] = raw.socketpair();
+  try {
+    const bin = compile('crossing', tmp, ['-pthread']); // its idle thread (glibc before 2.34 links it apart)
+    report(o, bin, fd);
+  } finally {
+    raw.close(fd);
+    raw.close(peer);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function report(o, bin, fd) {
   raw.setBlocking(fd, false);
   const buf = Buffer.alloc(1024);
   const F_GETFL = native.constants.F_GETFL;
-  // Each loop its own function, so that TurboFan compiles each call site for its one callee.
+  // Each loop its own function, so that TurboFan compiles each call site for its one callee. recvInto is a raw
+  // Node-API callback (native/common.h's RawCallback); fcntl and CMSG_LEN go through node-addon-api's wrapper,
+  // which adds about 100 instructions to a call: a raw callback without a system call costs less still.
   const loops = {
     recv: (n) => {
       for (let i = 0; i < n; i++) native.recvInto(fd, buf);
@@ -77,9 +89,6 @@ function main() {
     for (const call of ['recv', 'fcntl']) runs[call].push({ c: c[call], node: time(loops[call], o.calls) });
     runs.none.push({ c: 0, node: time(loops.none, o.calls) });
   }
-  raw.close(fd);
-  raw.close(peer);
-  fs.rmSync(tmp, { recursive: true, force: true });
   const med = (xs, k) => median(xs.map((x) => ({ v: x[k] })), 'v').v;
   console.log(`${o.calls} calls a loop, median of ${o.rounds} rounds (ns per call)`);
   console.log('call                           C    addon   addon - C');

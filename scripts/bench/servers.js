@@ -29,9 +29,9 @@ const AT_10000 = ['C', 'C-uring', 'node:net', 'epoll', 'async', 'uring', ...WORK
  */
 const URING_UNAVAILABLE = registry.MODELS.uring ? registry.MODELS.uring.unavailable() : 'no uring model';
 
-function compile(name, tmp) {
+function compile(name, tmp, flags = []) {
   const out = path.join(tmp, name);
-  execFileSync(process.env.CC || 'cc', ['-O2', '-o', out, path.join(__dirname, `${name}.c`)], { stdio: 'inherit' });
+  execFileSync(process.env.CC || 'cc', ['-O2', ...flags, '-o', out, path.join(__dirname, `${name}.c`)], { stdio: 'inherit' });
   return out;
 }
 

@@ -94,10 +94,10 @@ export function serveWithSelector(Selector: SelectorClass, model: string, opts: 
   const turn = (): void => {
     for (let round = 0; round < ROUNDS_PER_TURN && skel.running; round++) {
       const ready = sel.select(wait);
-      // Every ready client is read first, and answered after: the answers of a round leave in a burst, so that a
-      // client process that sleeps until its next answer is woken once for the burst, not once per answer. The
-      // kernel charges a wake-up (on another CPU: an interrupt to that CPU) to the send(2) that causes it. With
-      // each answer sent right after its read, the reads and JavaScript between two answers gave the load
+      // Every ready client (of a slice: below) is read first, and answered after: the answers leave in a burst,
+      // so that a client process that sleeps until its next answer is woken once for the burst, not once per
+      // answer. The kernel charges a wake-up (on another CPU: an interrupt to that CPU) to the send(2) that causes
+      // it. With each answer sent right after its read, the reads and JavaScript between two answers gave the load
       // generator of the benchmark time to fall asleep again: at 1000 connections that cost this server 4 to 20%
       // more CPU per message, most in send(2) (scripts/bench/ab.js, old loop against this one). The C reference
       // server has the same loop (it gains less from it: its answers follow each other faster).
