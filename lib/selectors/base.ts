@@ -178,8 +178,9 @@ export abstract class BaseSelector<T = unknown> {
     for (let i = 0; i < n; i++) {
       const fd = out[2 * i];
       const key = this.#byFd[fd];
-      // An fd no longer registered (unregistered between the kernel's report and now) has no key; the fd test
-      // also refuses whatever a hole of the array would find on a polluted Array.prototype.
+      // An fd the kernel reports after its unregistration has no key (epoll: an fd closed before unregister(),
+      // its file kept open by a dup, which EPOLL_CTL_DEL could no longer name); the fd test also refuses what a
+      // hole of the array would find on a polluted Array.prototype.
       if (key === undefined || key.fd !== fd) continue;
       const events = out[2 * i + 1] & key.events;
       if (events !== 0) ready.push([key, events]);
