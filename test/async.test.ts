@@ -1234,20 +1234,27 @@ async function withSpiedWatchers(
   }
 }
 
-describe('Readiness: the waiting of the async methods, on the event loop', () => {
-  const abortShape = { name: 'AbortError', code: 'ABORT_ERR' };
-  /** A Readiness on a fresh socketpair end `a` (closed by the tracking after the test); `b` writes to it. */
-  function readiness(): { r: Readiness; a: number; b: number } {
+/**
+ * For a describe block: a maker of Readiness objects, each on a fresh socketpair end `a` (closed by the fd
+ * tracking after the test) with `b` to write to it; every one made is closed after each test of the block.
+ */
+function readinessMaker(): () => { r: Readiness; a: number; b: number } {
+  const readinesses: Readiness[] = [];
+  afterEach(() => {
+    for (const r of readinesses.splice(0)) r.close(ebadf);
+  });
+  return () => {
     const [a, b] = trackedPair();
     s.setBlocking(a, false);
     const r = new Readiness(a);
     readinesses.push(r);
     return { r, a, b };
-  }
-  const readinesses: Readiness[] = [];
-  afterEach(() => {
-    for (const r of readinesses.splice(0)) r.close(ebadf);
-  });
+  };
+}
+
+describe('Readiness: the waiting of the async methods, on the event loop', () => {
+  const abortShape = { name: 'AbortError', code: 'ABORT_ERR' };
+  const readiness = readinessMaker();
 
   it('wait() resolves once the fd is ready; every waiter of that readiness wakes, the others wait on', async () => {
     const { r, b } = readiness();
@@ -1582,18 +1589,7 @@ describe("the addon's read at readiness: recvIntoAsync into a whole buffer", () 
   // While such a call waits (and attempt() is Socket's own), the addon makes its recv at the readiness, in the
   // delivery, before it calls into JavaScript (native/watcher.cc, ReadArmed), as libuv reads a stream once it is
   // readable; the call settles with that read's outcome.
-  const readinesses: Readiness[] = [];
-  afterEach(() => {
-    for (const r of readinesses.splice(0)) r.close(ebadf);
-  });
-  /** A Readiness on a fresh socketpair end `a` (closed by the tracking after the test); `b` writes to it. */
-  function readiness(): { r: Readiness; a: number; b: number } {
-    const [a, b] = trackedPair();
-    s.setBlocking(a, false);
-    const r = new Readiness(a);
-    readinesses.push(r);
-    return { r, a, b };
-  }
+  const readiness = readinessMaker();
   it('is made by the addon, not by a call into it from JavaScript: the bytes land in the buffer, the short-read rule holds', async () => {
     const [a, b] = unixPair();
     const reads = vi.spyOn(native, 'recvInto');
