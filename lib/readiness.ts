@@ -589,7 +589,7 @@ export class Readiness implements SignalOwner {
   /** Retries a waiter taken out of its queue; `got`: the outcome of the read the addon made for it, or NO_READ. */
   #retry(w: Waiter, got: number): void {
     if (w.settled) return;
-    if (got !== NO_READ) {
+    if (madeRead(got)) {
       // Made, so it stands, whatever happened since (an abort or close from an earlier entry's promise hook).
       this.#settle(w);
       this.#settleWithRead(w, got);

@@ -297,7 +297,6 @@ export class Watcher {
   }
 }
 
-
 /**
  * @internal A batched watcher, whose callback is called with no wrapper, as `onValue.call(self, value)`:
  * `value` is the events, or `-errno` (see {@link pollError}) when polling failed, after which the watcher is
