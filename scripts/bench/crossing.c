@@ -1,35 +1,20 @@
 /* The C side of scripts/bench/crossing.js: the time per call of two system calls that do almost nothing in
  * the kernel, in a tight loop: recv on an empty non-blocking socket (EAGAIN) and fcntl(F_GETFL).
  * Usage: crossing <calls>. Prints one JSON line: {"recv": ns, "fcntl": ns}, each the best of 3 loops.
- * An idle second thread runs meanwhile, as in every Node process: in a multi-threaded process the kernel takes
- * a reference on the fd of each call (see the README's Benchmarks, item 1), and Node's side pays that too. */
+ * An idle second thread runs meanwhile, as in every Node process (clock.h): Node's side pays for it too. */
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
-static double now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e9 + t.tv_nsec;
-}
-
-static void* idle(void* arg) {
-  (void)arg;
-  for (;;) pause();
-  return NULL;
-}
+#include "clock.h"
 
 int main(int argc, char** argv) {
   long calls = argc > 1 ? atol(argv[1]) : 1000000;
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0 || fcntl(sv[0], F_SETFL, O_NONBLOCK) != 0) return 1;
-  pthread_t th;
-  if (pthread_create(&th, NULL, idle, NULL) != 0) return 1;
+  if (start_idle_thread() != 0) return 1;
   char buf[1024];
   double best_recv = 1e18, best_fcntl = 1e18;
   for (int r = 0; r < 3; r++) {

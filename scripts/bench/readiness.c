@@ -8,7 +8,6 @@
  * for single-threaded processes only), which makes select and poll dearer per fd whoever calls them. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <pthread.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,20 +15,9 @@
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static void* idle(void* arg) {
-  (void)arg;
-  for (;;) pause();
-  return NULL;
-}
+#include "clock.h"
 
 static int cmp(const void* a, const void* b) {
   double x = *(const double*)a, y = *(const double*)b;
@@ -41,10 +29,7 @@ int main(int argc, char** argv) {
   const char* call = argv[1];
   int n = atoi(argv[2]), iters = atoi(argv[3]), repeats = atoi(argv[4]);
   int threaded = argc > 5 && strcmp(argv[5], "threaded") == 0;
-  if (threaded) {
-    pthread_t t;
-    pthread_create(&t, NULL, idle, NULL);
-  }
+  if (threaded && start_idle_thread() != 0) { fprintf(stderr, "pthread_create failed\n"); return 1; }
   int* fds = calloc(n, sizeof(int));
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) { perror("socketpair"); return 1; }

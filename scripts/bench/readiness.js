@@ -9,6 +9,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const s = require('../..');
+const { compile } = require('./servers');
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -22,12 +23,6 @@ function configure(q) {
   BUDGET_NS = q ? 3e7 : 1.5e8;
 }
 configure(quick);
-
-function compileC() {
-  const out = path.join(os.tmpdir(), `sockfd-readiness-${process.pid}`);
-  execFileSync(process.env.CC || 'cc', ['-O2', '-pthread', '-o', out, path.join(__dirname, 'readiness.c')], { stdio: 'inherit' });
-  return out;
-}
 
 function itersFor(n) {
   // Rough per-call cost (select/poll scale with n), so each repeat takes about BUDGET_NS.
@@ -107,7 +102,15 @@ function fmt(ns) {
 /** Measures every call at every N; returns the rows. */
 function run({ quick: q = quick, progress = (m) => process.stderr.write(`\r${m}        `) } = {}) {
   configure(q);
-  const bin = compileC();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sockfd-readiness-'));
+  try {
+    return measureAll(compile('readiness', tmp, ['-pthread']), progress); // its idle thread (clock.h)
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function measureAll(bin, progress) {
   const rows = [];
   const calls = ['select', 'poll', 'epoll'];
   const total = SIZES.length * calls.length;
@@ -130,7 +133,6 @@ function run({ quick: q = quick, progress = (m) => process.stderr.write(`\r${m} 
       });
     }
   }
-  fs.rmSync(bin, { force: true });
   return rows;
 }
 
